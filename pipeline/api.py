@@ -1,0 +1,124 @@
+"""The Python API: what the CLI, batch runs and notebooks all call.
+
+from pipeline import convert, Options
+doc = convert("plan.pdf", Options(language="vie"))
+print(doc.text)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pipeline import __version__
+from pipeline.document import Document, Line, Page, Provenance, Token
+from pipeline.errors import EmptyInputError
+from pipeline.ingest import ImagePage, TextPage, open_source
+from pipeline.ocr import OcrTimeoutError, ocr_array, probe
+from pipeline.options import Options
+from pipeline.preprocess import prepare
+
+__all__ = ["convert", "ocr_image", "text_to_page"]
+
+log = logging.getLogger(__name__)
+
+
+class _Clock:
+    """Accumulates seconds per stage across pages."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+
+def text_to_page(text: str, number: int = 1, source: str = "text-file") -> Page:
+    """A page of already-OCR'd text: one Line per text line (blank lines kept), no boxes."""
+    lines = [Line(tokens=[Token(text=w, source_text=w) for w in raw.split()]) for raw in text.splitlines()]
+    return Page(number=number, source=source, lines=lines)
+
+
+def ocr_image(
+    image: Image.Image | np.ndarray,
+    options: Options | None = None,
+    *,
+    number: int = 1,
+    dpi: int | None = None,
+    clock: _Clock | None = None,
+) -> Page:
+    """OCR one page image: clean it up, run tesseract, map boxes back to the original image."""
+    options = options or Options()
+    clock = clock or _Clock()
+    started = time.perf_counter()
+    prepared = prepare(image, options)
+    width, height = prepared.original_size
+    started = clock.add("preprocess", started)
+    page = Page(number=number, source="ocr", width=width, height=height, dpi=dpi, deskew_angle=prepared.angle)
+    try:
+        result = ocr_array(
+            prepared.image, language=options.language, dpi=dpi or options.dpi, timeout=options.ocr_timeout
+        )
+    except OcrTimeoutError as exc:
+        log.warning("page %d: %s", number, exc.message)
+        page.warnings = [f"ocr-timeout: {exc.problem}"]
+        clock.add("ocr", started)
+        return page
+    lines = []
+    for line in result.lines:
+        tokens = []
+        for token in line.tokens:
+            flags = ["low-confidence"] if (token.ocr_confidence or 0) < options.low_confidence else []
+            box = prepared.to_original(token.box) if token.box else None
+            tokens.append(token.model_copy(update={"box": box, "flags": flags}))
+        lines.append(Line(box=prepared.to_original(line.box) if line.box else None, tokens=tokens))
+    page.lines = lines
+    page.warnings = [*result.warnings, *([] if lines else ["no text found on this page"])]
+    clock.add("ocr", started)
+    return page
+
+
+def convert(path: str | Path, options: Options | None = None) -> Document:
+    """Read one PDF, image or text file into a Document (raises GazetteError subclasses)."""
+    options = options or Options()
+    clock = _Clock()
+    started = time.perf_counter()
+    source = open_source(path, options)
+    items = source.pages()
+    engines: dict[str, str] = {}
+    pages: list[Page] = []
+    # Pages are produced lazily (a PDF page is rasterised when asked for), so the time spent
+    # inside the generator is ingest time.
+    while (item := next(items, None)) is not None:
+        clock.add("ingest", started)
+        if isinstance(item, TextPage):
+            pages.append(text_to_page(item.text, item.number, item.source))
+        else:
+            assert isinstance(item, ImagePage)
+            engines.setdefault("tesseract", probe(options.language))
+            pages.append(ocr_image(item.image, options, number=item.number, dpi=item.dpi, clock=clock))
+        started = time.perf_counter()
+    clock.add("ingest", started)
+    if not any(line.tokens for page in pages for line in page.lines):
+        raise EmptyInputError("no text found on any page", path=source.path)
+    provenance = Provenance(
+        gazette_version=__version__,
+        engines=engines,
+        settings={"language": options.language, "dpi": options.dpi, "binarize": options.binarize},
+    )
+    for stage, seconds in clock.seconds.items():
+        provenance.add_timing(stage, seconds)
+    return Document(
+        source_path=str(source.path),
+        sha256=source.sha256,
+        kind=source.kind,
+        encoding=source.encoding,
+        pages=pages,
+        provenance=provenance,
+    )

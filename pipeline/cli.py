@@ -1,0 +1,143 @@
+"""The `gazette` command: parse arguments into one Options object, call the API, map errors to
+exit codes. No pipeline logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pipeline import __version__
+from pipeline.errors import ExitCode, GazetteError
+from pipeline.options import OUTPUT_FORMATS, Options
+
+log = logging.getLogger("pipeline")
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("conversion options")
+    group.add_argument("-l", "--language", default="vie", help="tesseract language(s) (default: vie)")
+    group.add_argument("--dpi", type=int, default=300, help="rasterisation DPI for scanned PDFs (default: 300)")
+    group.add_argument("--max-image-pixels", type=int, default=200_000_000, help="decompression-bomb guard")
+    group.add_argument("--ocr-timeout", type=float, default=180.0, help="seconds per page (default: 180)")
+    group.add_argument("--encoding", help="force the encoding of text inputs: utf-8, utf-16, cp1258, vni, tcvn3")
+    group.add_argument("--no-deskew", dest="deskew", action="store_false", help="do not straighten pages")
+    group.add_argument("--no-denoise", dest="denoise", action="store_false", help="do not remove specks")
+    group.add_argument("--binarize", choices=("auto", "always", "never"), default="auto")
+
+
+def _options(args: argparse.Namespace, **extra: object) -> Options:
+    return Options(
+        language=args.language,
+        dpi=args.dpi,
+        max_image_pixels=args.max_image_pixels,
+        ocr_timeout=args.ocr_timeout,
+        encoding=args.encoding,
+        deskew=args.deskew,
+        denoise=args.denoise,
+        binarize=args.binarize,
+        **extra,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gazette",
+        description="Turn scanned Vietnamese provincial plans into clean, structured text.",
+        epilog="Exit codes: 0 ok, 1 some files failed, 2 bad arguments, 3 bad input, "
+        "4 missing dependency, 5 OCR error, 6 model error, 7 export error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"gazette {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser(
+        "convert", help="convert files or folders into OUTDIR", description="Convert PDFs, images and text files."
+    )
+    convert.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (walked recursively)")
+    convert.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    convert.add_argument(
+        "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
+    )
+    _add_options(convert)
+
+    ocr = commands.add_parser("ocr", help="OCR one image or PDF and print its text", description="OCR one file.")
+    ocr.add_argument("input", type=Path, metavar="IMAGE_OR_PDF")
+    ocr.add_argument("--json", action="store_true", help="print the Document as JSON instead of text")
+    _add_options(ocr)
+
+    schema = commands.add_parser("schema", help="print the JSON schema of the output", description="JSON schema.")
+    schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    return parser
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from pipeline.batch import convert_many
+
+    options = _options(args, formats=args.formats)
+
+    def report(result) -> None:
+        if result.ok:
+            log.info("ok      %s (%d pages, %.1f s)", result.item.path, result.pages, result.seconds)
+        else:
+            log.error("FAILED  %s", result.error["message"])
+
+    summary = convert_many(args.inputs, args.output, options, on_result=report)
+    failures = ", ".join(f"{kind} {n}" for kind, n in summary.failures_by_kind.most_common())
+    print(
+        f"converted {summary.converted} file(s), {summary.pages} page(s), failed {summary.failed}"
+        f"{f' ({failures})' if failures else ''} in {summary.seconds:.1f} s → {args.output}"
+    )
+    if summary.failed:
+        print(f"errors: {args.output / 'errors.jsonl'}", file=sys.stderr)
+    return ExitCode.some_files_failed if summary.failed else ExitCode.ok
+
+
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    from pipeline.api import convert
+    from pipeline.export import to_json, to_text
+
+    document = convert(args.input, _options(args))
+    sys.stdout.write(to_json(document) if args.json else to_text(document))
+    return ExitCode.ok
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from pipeline.document import json_schema
+    from pipeline.files import atomic_write_text
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return ExitCode.ok
+
+
+COMMANDS = {"convert": _cmd_convert, "ocr": _cmd_ocr, "schema": _cmd_schema}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    try:
+        return int(COMMANDS[args.command](args))
+    except ValidationError as exc:
+        print(f"gazette: invalid option: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return ExitCode.bad_args
+    except GazetteError as exc:
+        print(f"gazette: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("gazette: interrupted", file=sys.stderr)
+        return ExitCode.interrupted
+
+
+if __name__ == "__main__":
+    sys.exit(main())

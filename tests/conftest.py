@@ -1,0 +1,43 @@
+"""Shared fixtures: the project's own plan text, rendered into page images and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline.synth import PageStyle, RenderedPage, degrade, plan_paragraphs, render_pages, scanned
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+SAMPLE_TEXT = ROOT / "samples" / "source" / "ke-hoach-mau.txt"
+
+
+@pytest.fixture(scope="session")
+def plan_text() -> str:
+    return SAMPLE_TEXT.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def clean_pages(plan_text: str) -> list[RenderedPage]:
+    return render_pages(plan_paragraphs(plan_text), PageStyle(size_pt=13, dpi=300))
+
+
+@pytest.fixture(scope="session")
+def scanned_page(clean_pages: list[RenderedPage]) -> tuple[Image.Image, RenderedPage]:
+    """First page of the sample plan, scanned look (skew, blur, noise, JPEG)."""
+    page = clean_pages[0]
+    return degrade(page.image, scanned(11)), page
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is absent")
+    return SEEDS
+
+
+def write_png(image: Image.Image, path: Path, dpi: int = 300) -> Path:
+    image.save(path, dpi=(dpi, dpi))
+    return path

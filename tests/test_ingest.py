@@ -1,0 +1,211 @@
+"""Every kind of input, good and bad, as archives really contain them."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline.api import convert
+from pipeline.errors import (
+    CorruptInputError,
+    EmptyInputError,
+    EncodingError,
+    EncryptedInputError,
+    InputError,
+    InputTooLargeError,
+)
+from pipeline.ingest import ImagePage, TextPage, open_source
+from pipeline.options import Options
+from pipeline.synth import Degradation, Para, degrade, render_pages
+from pipeline.textenc import encode_text
+
+LINES = ["KẾ HOẠCH TẬP HUẤN", "Đơn vị chủ trì: Sở Nội vụ.", "Thời gian thực hiện: Quý II/2025."]
+
+
+@pytest.fixture(scope="module")
+def short_page() -> Image.Image:
+    page = render_pages([Para(line) for line in LINES])[0].image
+    return degrade(page, Degradation(skew_deg=0.5, blur=0.5, noise=5, seed=4))
+
+
+@pytest.fixture(scope="module")
+def scanned_pdf(tmp_path_factory, short_page) -> Path:
+    path = tmp_path_factory.mktemp("pdf") / "scan.pdf"
+    short_page.save(path, save_all=True, append_images=[short_page.rotate(0)], resolution=300)
+    return path
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A valid PNG signature and IHDR claiming a huge size, with a tiny IDAT: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def _texts(path: Path) -> list[str]:
+    return [line.text for page in convert(path).pages for line in page.lines]
+
+
+def test_scanned_pdf_is_rasterised_page_by_page(scanned_pdf: Path) -> None:
+    source = open_source(scanned_pdf)
+    assert source.kind == "pdf" and source.page_count == 2
+    pages = list(source.pages())
+    assert all(isinstance(p, ImagePage) and p.dpi == 300 for p in pages)
+    document = convert(scanned_pdf)
+    assert [p.number for p in document.pages] == [1, 2]
+    assert "Sở Nội vụ." in document.pages[1].text
+    assert document.provenance.engines["tesseract"]
+
+
+def test_pdf_text_layer_is_used_as_text(tmp_path: Path, short_page: Image.Image) -> None:
+    png = tmp_path / "page.png"
+    short_page.save(png, dpi=(300, 300))
+    subprocess.run(
+        ["tesseract", str(png), str(tmp_path / "digital"), "-l", "vie", "pdf"], check=True, capture_output=True
+    )
+    source = open_source(tmp_path / "digital.pdf")
+    (page,) = list(source.pages())
+    assert isinstance(page, TextPage) and page.source == "text-layer"
+    assert "Sở Nội vụ" in page.text
+
+
+def test_png_and_multipage_tiff(tmp_path: Path, short_page: Image.Image) -> None:
+    short_page.save(tmp_path / "a.png", dpi=(300, 300))
+    assert _texts(tmp_path / "a.png") == LINES
+    short_page.save(tmp_path / "a.tif", save_all=True, append_images=[short_page], dpi=(300, 300))
+    document = convert(tmp_path / "a.tif")
+    assert document.kind == "image" and len(document.pages) == 2
+    assert document.pages[0].dpi == 300 and document.pages[0].width == short_page.width
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1258", "vni", "tcvn3"])
+def test_text_files_in_archive_encodings(tmp_path: Path, encoding: str) -> None:
+    text = "\n".join(LINES[1:]) + "\n"
+    data = text.encode("utf-16") if encoding == "utf-16" else encode_text(text, encoding)
+    path = tmp_path / f"plan-{encoding}.txt"
+    path.write_bytes(data)
+    document = convert(path)
+    assert document.encoding == encoding and document.kind == "text"
+    assert [line.text for line in document.pages[0].lines] == LINES[1:]
+
+
+def test_new_tone_placement_is_normalised(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("Uỷ ban nhân dân tỉnh Khánh Hoà\n", encoding="utf-8")
+    assert _texts(path) == ["Ủy ban nhân dân tỉnh Khánh Hòa"]
+
+
+def _expect(path: Path, error: type[InputError], options: Options | None = None) -> InputError:
+    with pytest.raises(error) as info:
+        convert(path, options)
+    assert str(path) in info.value.message
+    return info.value
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.pdf"
+    path.touch()
+    _expect(path, EmptyInputError)
+
+
+def test_truncated_pdf(tmp_path: Path, scanned_pdf: Path) -> None:
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(scanned_pdf.read_bytes()[:3000])
+    _expect(path, CorruptInputError)
+
+
+def test_pdf_with_broken_xref_and_trailer(tmp_path: Path, scanned_pdf: Path) -> None:
+    data = scanned_pdf.read_bytes()
+    cut = data.rfind(b"xref")
+    path = tmp_path / "broken-xref.pdf"
+    path.write_bytes(data[:cut] + b"xref\n0 9\ngarbage garbage\ntrailer\n<< /Root 99 0 R >>\n%%EOF\n")
+    document_or_error = None
+    try:
+        document_or_error = convert(path)
+    except CorruptInputError as exc:
+        document_or_error = exc
+    # pypdf may rebuild the xref from the objects; then the pages must be really read.
+    if not isinstance(document_or_error, CorruptInputError):
+        assert "Sở Nội vụ." in document_or_error.text
+
+
+def test_encrypted_pdf(tmp_path: Path, scanned_pdf: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(scanned_pdf).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    path = tmp_path / "encrypted.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    error = _expect(path, EncryptedInputError)
+    assert "qpdf --decrypt" in error.message
+
+
+def test_truncated_png(tmp_path: Path, short_page: Image.Image) -> None:
+    good = tmp_path / "good.png"
+    short_page.save(good)
+    path = tmp_path / "truncated.png"
+    path.write_bytes(good.read_bytes()[:5000])
+    _expect(path, CorruptInputError)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    path = _png_header_only(tmp_path / "bomb.png", 20_000, 20_000)
+    error = _expect(path, InputTooLargeError)
+    assert "400,000,000 pixels" in error.message
+    _expect(path, InputTooLargeError, Options(max_image_pixels=1000))
+
+
+def test_image_without_text(tmp_path: Path) -> None:
+    path = tmp_path / "blank.png"
+    degrade(render_pages([])[0].image, Degradation(noise=3, specks=20)).save(path)
+    _expect(path, EmptyInputError)
+
+
+def test_binary_junk_named_txt(tmp_path: Path) -> None:
+    path = tmp_path / "junk.txt"
+    path.write_bytes(bytes(range(256)) * 20)
+    _expect(path, CorruptInputError)
+
+
+def test_undecidable_legacy_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Le préfet a signé l'arrêté hier à Besançon.\n".encode("latin-1"))
+    _expect(path, EncodingError)
+
+
+def test_text_named_pdf_and_image(tmp_path: Path) -> None:
+    for name in ("fake.pdf", "fake.png"):
+        path = tmp_path / name
+        path.write_text("not really\n")
+        _expect(path, CorruptInputError)
+
+
+def test_unreadable_and_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _expect(tmp_path / "missing.pdf", InputError)
+    locked = tmp_path / "locked.txt"
+    locked.write_text("Sở Nội vụ\n")
+    real_open = Path.open
+
+    def deny(self: Path, *args, **kwargs):
+        if self == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    # Simulated, because tests often run as root, for whom chmod 000 changes nothing.
+    monkeypatch.setattr(Path, "open", deny)
+    error = _expect(locked, InputError)
+    assert "permission denied" in error.message

@@ -1,0 +1,80 @@
+"""OCR with the real tesseract binary on pages rendered from the project's own text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from pipeline.api import ocr_image
+from pipeline.errors import MissingDependencyError
+from pipeline.ocr import OcrTimeoutError, parse_tsv, probe, run_tesseract
+from pipeline.options import Options
+from pipeline.synth import Degradation, Para, degrade, render_pages
+
+
+def _cer(reference: str, hypothesis: str) -> float:
+    return Levenshtein.distance(reference, hypothesis) / max(1, len(reference))
+
+
+def test_probe_reports_version_and_missing_language() -> None:
+    assert probe("vie")[0].isdigit()
+    with pytest.raises(MissingDependencyError, match="tesseract-ocr-xyz"):
+        probe("xyz")
+
+
+def test_scanned_page_reads_with_boxes_and_confidences(scanned_page) -> None:
+    image, truth = scanned_page
+    page = ocr_image(image, Options(), dpi=300)
+    assert page.deskew_angle is not None and abs(page.deskew_angle) <= 1.6
+    reference = " ".join(truth.lines)
+    hypothesis = " ".join(line.text for line in page.lines)
+    assert _cer(reference, hypothesis) < 0.02
+    tokens = [t for line in page.lines for t in line.tokens]
+    assert all(t.box is not None and 0 <= t.box.x0 < t.box.x1 <= image.width for t in tokens)
+    assert all(t.ocr_confidence is not None and 0 <= t.ocr_confidence <= 1 for t in tokens)
+    assert np.mean([t.ocr_confidence for t in tokens]) > 0.8
+    # Lines come out in reading order and their boxes sit on the rendered lines.
+    first = page.lines[0]
+    assert first.box is not None and abs(first.box.y0 - truth.boxes[0][1]) < 40
+
+
+def test_near_empty_noisy_page_is_neither_dropped_nor_junk() -> None:
+    pages = render_pages([Para("Nơi nhận:"), Para("- Như trên;"), Para("- Lưu: VT, TH.")])
+    noisy = degrade(pages[0].image, Degradation(skew_deg=0.8, blur=0.8, noise=30, specks=5000, jpeg_quality=50))
+    page = ocr_image(noisy, Options(), dpi=300)
+    text = page.text
+    assert "nhận" in text and "Như trên" in text
+    assert len(text) < 120  # no kilobytes of hallucinated junk
+
+
+def test_blank_page_gives_no_lines_and_a_warning() -> None:
+    blank = degrade(render_pages([])[0].image, Degradation(noise=4, seed=5))
+    page = ocr_image(blank, Options(), dpi=300)
+    assert page.lines == [] and "no text found on this page" in page.warnings
+
+
+def test_timeout_is_a_typed_error() -> None:
+    image = np.full((2000, 2000), 255, np.uint8)
+    with pytest.raises(OcrTimeoutError):
+        run_tesseract(image, language="vie", timeout=0.001)
+
+
+def test_timeout_flags_the_page_instead_of_failing(scanned_page) -> None:
+    page = ocr_image(scanned_page[0], Options(ocr_timeout=0.001))
+    assert page.lines == [] and page.warnings[0].startswith("ocr-timeout")
+
+
+def test_parse_tsv_groups_words_into_lines() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+    rows = [
+        "5\t1\t1\t1\t1\t1\t10\t10\t40\t20\t96.5\tSở",
+        "5\t1\t1\t1\t1\t2\t60\t10\t40\t20\t91\tNội",
+        "4\t1\t1\t1\t2\t0\t10\t40\t90\t20\t-1\t",
+        "5\t1\t1\t1\t2\t1\t10\t40\t90\t20\t88\tvụ",
+        "5\t1\t1\t1\t2\t2\t10\t40\t90\t20\t95\t ",
+    ]
+    lines = parse_tsv(header + "\n".join(rows) + "\n")
+    assert [line.text for line in lines] == ["Sở Nội", "vụ"]
+    assert lines[0].tokens[0].ocr_confidence == pytest.approx(0.965)
+    assert lines[0].box is not None and (lines[0].box.x0, lines[0].box.x1) == (10, 100)

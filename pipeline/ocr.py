@@ -80,6 +80,8 @@ def run_tesseract(
     image: np.ndarray, *, language: str, psm: int = 3, dpi: int | None = 300, timeout: float = 180.0
 ) -> tuple[str, list[str]]:
     """Run tesseract on a greyscale image and return (TSV text, warnings from stderr)."""
+    # PNG: tesseract (leptonica) reads it faster from stdin than uncompressed PGM or BMP,
+    # which more than pays for the encoding.
     ok, png = cv2.imencode(".png", image)
     if not ok:
         raise OcrError("could not encode the page image for tesseract")
@@ -124,12 +126,14 @@ def parse_tsv(tsv: str) -> list[Line]:
 
 
 def _has_ink(image: np.ndarray) -> bool:
-    """Whether the page holds text-sized marks at all (not just specks)."""
+    """Whether the page holds text-sized marks at all (not just specks); on a half-size copy,
+    which is plenty to see letters and four times cheaper."""
+    small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     # A fixed threshold: Otsu on a blank page splits the paper's own grain into "ink".
-    ink = np.where(image < 128, 255, 0).astype(np.uint8)
+    ink = np.where(small < 128, 255, 0).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
-    return int(np.sum((heights >= 12) & (heights <= 200))) >= 5
+    return int(np.sum((heights >= 6) & (heights <= 100))) >= 5
 
 
 def ocr_array(image: np.ndarray, *, language: str, dpi: int | None, timeout: float) -> TesseractResult:

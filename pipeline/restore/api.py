@@ -1,0 +1,80 @@
+"""Restoration as the rest of gazette uses it: lines in, restored lines out; Documents annotated.
+
+The model is loaded once per process (a batch worker restores many files with one load).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.document import Page, Token
+from pipeline.restore.restorer import MODEL_DIR, RestoredLine, Restorer
+from pipeline.restore.tokens import split_token
+from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
+
+__all__ = ["get_restorer", "looks_garbled", "restore_lines", "restore_page", "restore_text"]
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=2)
+def get_restorer(directory: Path = MODEL_DIR) -> Restorer:
+    started = time.perf_counter()
+    restorer = Restorer.load(directory)
+    log.debug("restore model loaded in %.2f s", time.perf_counter() - started)
+    return restorer
+
+
+def restore_lines(lines: Sequence[str], restorer: Restorer | None = None) -> list[RestoredLine]:
+    """Restore each line; the output has the same lines, tokens and whitespace as the input."""
+    return (restorer or get_restorer()).restore_lines(list(lines))
+
+
+def restore_text(text: str, restorer: Restorer | None = None) -> list[RestoredLine]:
+    """Line-aligned restoration of a whole text: as many lines out as in, blank lines kept."""
+    return restore_lines(normalize(text).split("\n"), restorer)
+
+
+def looks_garbled(text: str, restorer: Restorer | None = None) -> bool:
+    """True for Vietnamese that lost its diacritics (English-model OCR, stripped text): few
+    words carry a Vietnamese mark, yet most words are Vietnamese syllables once folded. English
+    text fails the second test, correct Vietnamese the first."""
+    words = [p.core for p in map(split_token, text.split()) if p.kind == "word" and p.core.isalpha()]
+    if len(words) < 5:
+        return False
+    marked = sum(has_diacritics(w) for w in words) / len(words)
+    known = (restorer or get_restorer()).generator.skeletons
+    vietnamese = sum(strip_diacritics(w).lower() in known for w in words) / len(words)
+    return marked < 0.35 and vietnamese > 0.75
+
+
+def restore_page(page: Page, below: float | None = None, restorer: Restorer | None = None) -> Page:
+    """A copy of the page with restored tokens: all of them (below=None, for text inputs) or
+    only OCR tokens whose confidence is below `below` (vie OCR output). Lines with nothing to
+    restore do not go through the model."""
+    restorer = restorer or get_restorer()
+
+    def eligible(token: Token) -> bool:
+        return below is None or (token.ocr_confidence is not None and token.ocr_confidence < below)
+
+    todo = [n for n, line in enumerate(page.lines) if any(eligible(t) for t in line.tokens)]
+    restored = restorer.restore_tokens([[t.text for t in page.lines[n].tokens] for n in todo])
+    lines = list(page.lines)
+    for n, results in zip(todo, restored, strict=True):
+        tokens = []
+        for token, result in zip(lines[n].tokens, results, strict=True):
+            if not eligible(token) or result.kind != "word":
+                tokens.append(token)
+                continue
+            flags = list(token.flags)
+            if result.text != token.text:
+                # A merged OCR word restored as two ("véindi" → "với nội") stays one token, flagged.
+                flags += ["restored", "split"] if " " in result.text else ["restored"]
+            update = {"text": result.text, "restore_confidence": result.confidence, "flags": flags}
+            tokens.append(token.model_copy(update=update))
+        lines[n] = lines[n].model_copy(update={"tokens": tokens})
+    return page.model_copy(update={"lines": lines})

@@ -1,0 +1,182 @@
+"""Restore lines with the trained model: tokens → candidates → network → chosen outputs.
+
+`Restorer.encode` turns token lists (and, for training, their targets) into a `Batch`;
+`Restorer.restore_lines` is the inference path. Only `word` tokens go through the model;
+numbers, codes, URLs and punctuation are copied (or code-fixed) before it, so they cannot
+change; every output is one of the token's candidates, so nothing is invented or dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.restore.candidates import Candidate, CandidateGenerator
+from pipeline.restore.model import N_FEATURES, UNK, Batch, RestoreModel, char_ids, load_model, model_id
+from pipeline.restore.tokens import Piece, apply_case, case_pattern, split_token
+from pipeline.vietnamese import normalize
+
+__all__ = ["MODEL_DIR", "RestoredLine", "RestoredToken", "Restorer"]
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
+_TOKEN = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class RestoredToken:
+    source: str  # the whitespace token as read
+    text: str  # the restored token (two words joined by a space where a merge was split)
+    confidence: float  # probability of the chosen output (1.0 for copied tokens)
+    kind: str  # word | protected | code-fix
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.source
+
+
+@dataclass(frozen=True)
+class RestoredLine:
+    source: str
+    tokens: tuple[RestoredToken, ...]
+
+    @property
+    def text(self) -> str:
+        """The line with each token replaced in place: its whitespace is kept exactly."""
+        replacements = iter(self.tokens)
+        return _TOKEN.sub(lambda _: next(replacements).text, self.source)
+
+
+@dataclass
+class _Slot:
+    piece: Piece
+    candidates: list[Candidate]
+
+
+def _features(candidate: Candidate) -> list[float]:
+    """The generator's view of a candidate, scaled to about -3..0 (log-probs floored at -30)."""
+    return [
+        max(candidate.channel, -30.0) / 10,
+        max(candidate.prior, -30.0) / 10,
+        float(candidate.kind == "copy"),
+        float(candidate.kind == "merge"),
+    ]
+
+
+class Restorer:
+    def __init__(self, model: RestoreModel, vocab: list[str], generator: CandidateGenerator, k: int = 24) -> None:
+        self.model = model
+        self.vocab = vocab
+        self.index = {syllable: i for i, syllable in enumerate(vocab)}
+        self.generator = generator
+        self.k = k
+        self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.model_id = f"restore-{model.config.arch} (not saved)"
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR, k: int = 24) -> Restorer:
+        model, vocab = load_model(directory)
+        restorer = cls(model, vocab, CandidateGenerator.load(), k)
+        restorer.model_id = model_id(directory)
+        return restorer
+
+    # --- encoding ---------------------------------------------------------------------------
+
+    def slots(self, tokens: Sequence[str]) -> list[_Slot]:
+        out = []
+        for token in tokens:
+            piece = split_token(token)
+            if piece.kind == "word":
+                candidates = self.generator.candidates(piece.core, self.k)
+            else:
+                candidates = [Candidate(piece.core.lower(), 0.0, 0.0, "copy")]
+            out.append(_Slot(piece, candidates))
+        return out
+
+    def _arrays(self, slot: _Slot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Syllable ids [n, 2], features [n, F] and copy flags [n] of a slot's candidates (cached:
+        the same garbled words recur on every page)."""
+        key = (slot.piece.kind, slot.piece.core)
+        cached = self._cache.get(key)
+        if cached is None:
+            ids = [[self.index.get(s, UNK) for s in c.text.split()[:2]] for c in slot.candidates]
+            cached = (
+                np.array([row + [0] * (2 - len(row)) for row in ids], dtype=np.int64),
+                np.array([_features(c) for c in slot.candidates], dtype=np.float32),
+                np.array([c.kind == "copy" for c in slot.candidates], dtype=bool),
+            )
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
+
+    def encode(
+        self, lines: Sequence[Sequence[str]], targets: Sequence[Sequence[str]] | None = None
+    ) -> tuple[Batch, list[list[_Slot]]]:
+        """Tensors for lines of whitespace tokens; targets (training) are the clean tokens."""
+        config = self.model.config
+        all_slots = [self.slots(tokens[: config.max_tokens]) for tokens in lines]
+        b = len(lines)
+        t = max(1, max(len(s) for s in all_slots))
+        k = max(1, max((len(slot.candidates) for s in all_slots for slot in s), default=1))
+        chars = np.zeros((b, t, config.char_width), dtype=np.int64)
+        mask = np.zeros((b, t), dtype=bool)
+        cand_ids = np.zeros((b, t, k, 2), dtype=np.int64)
+        cand_copy = np.zeros((b, t, k), dtype=bool)
+        cand_feats = np.zeros((b, t, k, N_FEATURES), dtype=np.float32)
+        cand_mask = np.zeros((b, t, k), dtype=bool)
+        target = np.full((b, t), -100, dtype=np.int64)
+        for i, line_slots in enumerate(all_slots):
+            mask[i, : len(line_slots)] = True
+            for j, slot in enumerate(line_slots):
+                chars[i, j] = char_ids(slot.piece.core or slot.piece.text, config.char_width)
+                ids, feats, copy = self._arrays(slot)
+                n = len(ids)
+                cand_ids[i, j, :n], cand_feats[i, j, :n], cand_copy[i, j, :n] = ids, feats, copy
+                cand_mask[i, j, :n] = True
+                if targets is not None and slot.piece.kind == "word":
+                    gold = split_token(targets[i][j]).core.lower()
+                    target[i, j] = next((c for c, cand in enumerate(slot.candidates) if cand.text == gold), -100)
+        tensors = [torch.from_numpy(a) for a in (chars, mask, cand_ids, cand_copy, cand_feats, cand_mask)]
+        return Batch(*tensors, target=torch.from_numpy(target) if targets is not None else None), all_slots
+
+    # --- inference --------------------------------------------------------------------------
+
+    def restore_tokens(self, lines: Sequence[Sequence[str]], batch_lines: int = 64) -> list[list[RestoredToken]]:
+        width = self.model.config.max_tokens
+        # Long lines go through in windows of max_tokens; similar lengths are batched together.
+        windows = [
+            (n, list(tokens[s : s + width])) for n, tokens in enumerate(lines) for s in range(0, len(tokens), width)
+        ]
+        restored: list[list[RestoredToken]] = [[] for _ in windows]
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        for start in range(0, len(order), batch_lines):
+            ids = order[start : start + batch_lines]
+            batch, slots = self.encode([windows[w][1] for w in ids])
+            chosen, probs = self.model.predict(batch)
+            for row, w in enumerate(ids):
+                restored[w] = [
+                    self._output(token, slot, int(chosen[row, j]), float(probs[row, j]))
+                    for j, (token, slot) in enumerate(zip(windows[w][1], slots[row], strict=True))
+                ]
+        out: list[list[RestoredToken]] = [[] for _ in lines]
+        for (n, _), tokens in zip(windows, restored, strict=True):
+            out[n].extend(tokens)
+        return out
+
+    def _output(self, token: str, slot: _Slot, choice: int, probability: float) -> RestoredToken:
+        piece = slot.piece
+        if piece.kind != "word":
+            return RestoredToken(token, piece.output(), 1.0, piece.kind)
+        candidate = slot.candidates[choice]
+        core = piece.core if candidate.kind == "copy" else apply_case(case_pattern(piece.core), candidate.text)
+        return RestoredToken(token, normalize(piece.output(core)), round(probability, 4), "word")
+
+    def restore_lines(self, lines: Sequence[str]) -> list[RestoredLine]:
+        tokens = [_TOKEN.findall(line) for line in lines]
+        restored = self.restore_tokens(tokens)
+        return [RestoredLine(line, tuple(r)) for line, r in zip(lines, restored, strict=True)]

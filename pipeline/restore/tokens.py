@@ -1,0 +1,272 @@
+"""How a line is cut for diacritic restoration: whitespace tokens → prefix / core / suffix pieces.
+
+Whitespace is never touched: `split_line` yields one `Piece` per whitespace token and `join` puts
+new token texts back between the original whitespace runs. The *core* of a token runs from its
+first to its last letter-like character, and OCR garbage that stands for letters counts as
+letter-like (`S&`, `S@`, `d6i`, `1y`, `ctia`, `st?`, `|én`), real punctuation does not (`trì:`,
+`(Điều`, `"abc"`). Each piece is a `word` (to restore), `protected` (copied verbatim: numbers,
+document codes, URLs, headings' Roman numerals, list markers, punctuation) or `code-fix` (a
+document code whose type/agency part is garbled in a known way: `368/QP-TTg` → `368/QĐ-TTg`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.vietnamese import strip_diacritics
+
+__all__ = [
+    "CODE_ABBREVIATIONS",
+    "CasePattern",
+    "Kind",
+    "Piece",
+    "apply_case",
+    "case_pattern",
+    "fix_code",
+    "join",
+    "restore_case",
+    "split_line",
+    "split_token",
+]
+
+Kind = Literal["word", "protected", "code-fix"]
+CasePattern = Literal["lower", "title", "upper", "mixed"]
+
+# Real Vietnamese document-type and agency abbreviations, as they appear in document codes
+# (1759/KH-UBND, 72/2015/NĐ-CP, 21/CT-TTg, 22/2016/TT-BTTTT, 57/2020/QH14).
+CODE_ABBREVIATIONS: frozenset[str] = frozenset(
+    # document types
+    "QĐ NĐ NQ CT KH TT TTLT CV TB BC TTr HD HĐ QC PL CĐ GP BB ĐA CTr KL TC QĐi QyĐ TTHN TTĐN "
+    "NQLT QĐLT L LCT SL HDLT GCN GM KHLT "
+    # central bodies and ministries
+    "CP TTg QH UBTVQH TW BCT BCA BQP BYT BNV BTC BTP BTTTT BGDĐT BKHĐT BKHCN BXD BTNMT "
+    "BNNPTNT BLĐTBXH BVHTTDL BGTVT BNG NHNN VPCP TANDTC VKSNDTC KTNN UBDT BCĐ BTGTW BDVTW "
+    "TLĐLĐVN MTTQ TWĐTN BCHTW BTCTW BCS BTV ĐU TU HU "
+    # provincial and local bodies
+    "UBND HĐND VP VPUB STTTT SNgV SNV STC SKHĐT SGDĐT SYT SVHTTDL STNMT SNN SNNPTNT SXD SCT "
+    "SLĐTBXH STP SGTVT SKHCN SDL BQL BTĐKT KGVX TTEN ĐT GDĐT GDĐH KTKĐCLGD CNKD NV TCCB TH "
+    "KT TTTT VX NC ĐN".split()
+)
+_LOOKUP = {a.upper(): a for a in CODE_ABBREVIATIONS}
+# What the English OCR model reads Đ as in codes (ND-CP, QP-TTg, NB-CP, BLDTBXH).
+_D_GARBLES = "DPB"
+
+# Garbage standing for letters anywhere in a core (ở → & @ ¢, ê → €, ý → ¥, s → $, ư → #).
+_GARBLE = set("&@¢€¥$#")
+_GARBLE_START = set("|[{")  # l read as | or [, í as {: only when a letter follows
+_GARBLE_END = set("?")  # ử/ữ/ứ read as ?: only right after a letter (st? = sử)
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,:/-]\d+)*(?:%|‰)?")
+# numbers that real OCR pairs show standing for words far more often than not
+_GARBLED_NUMBERS = frozenset({"0", "6", "14", "16", "56"})  # ở, ở/ô, là, lộ/rõ, số
+_CODE = re.compile(r"\d[\w.]*(?:/[\w.&]+)*(?:[/-][\w&]+)*-?")
+_ROMAN = re.compile(r"(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})")
+_LIST_MARKER = re.compile(r"[a-zđ]\)|[a-zđ]\.|\d+(?:\.\d+)*[.)]")
+# digits OCR never produces for letters (2 3 7 9), 3+ digits, U23 / G20, m2: not garbled words
+_UNIT = re.compile(r"[A-Z]{1,4}\d{2,}[A-Z\d]*|\d*(?:m2|m3|km2|cm2)|.*[2379].*|.*\d{3}.*")
+# words after which a small number is a number (Điều 6, ngày 14, Chương II), folded
+_NUMBER_CONTEXT = frozenset("dieu khoan chuong muc phan diem so s6 ngay thang lan luc bieu mau quy tap lop".split())
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One whitespace token: prefix punctuation, core, suffix punctuation and what to do with it."""
+
+    prefix: str
+    core: str
+    suffix: str
+    kind: Kind
+    fixed: str = ""  # the corrected core of a code-fix piece
+
+    @property
+    def text(self) -> str:
+        return self.prefix + self.core + self.suffix
+
+    def output(self, core: str | None = None) -> str:
+        """The token with its core replaced (words), its code fixed, or unchanged (protected)."""
+        if self.kind == "code-fix":
+            core = self.fixed
+        elif self.kind == "protected" or core is None:
+            core = self.core
+        return self.prefix + core + self.suffix
+
+
+def _letterish(token: str, i: int) -> bool:
+    """Whether token[i] can belong to a core: a letter, digit or letter-standing garbage."""
+    char = token[i]
+    if char.isalnum() or char in _GARBLE:
+        return True
+    if char in _GARBLE_START:
+        return i + 1 < len(token) and token[i + 1].isalpha()
+    if char in _GARBLE_END:
+        return i > 0 and token[i - 1].isalpha()
+    return False
+
+
+def _cut(token: str) -> tuple[str, str, str]:
+    """prefix, core, suffix of a token; a token without letter-like characters is all core."""
+    marks = [_letterish(token, i) for i in range(len(token))]
+    if not any(marks):
+        return "", token, ""
+    start = marks.index(True)
+    end = len(token) - marks[::-1].index(True)
+    return token[:start], token[start:end], token[end:]
+
+
+def _code_segments(code: str) -> list[str]:
+    return [s for s in re.split(r"[/-]", code) if s]
+
+
+def fix_code(code: str) -> str | None:
+    """The code with garbled type/agency segments repaired (ND → NĐ), or None if nothing to fix.
+
+    A segment is repaired only when it is not a known abbreviation and replacing D/P/B by Đ
+    makes it one; numeric segments and unknown segments stay as they are.
+    """
+    parts = re.split(r"([/-])", code)
+    changed = False
+    for i, part in enumerate(parts):
+        if not part or part in "/-" or part.isdigit() or part.upper() in _LOOKUP:
+            continue
+        head = part.rstrip("0123456789")  # QH14 -> QH + 14
+        digits = part[len(head) :]
+        if head.upper() in _LOOKUP:
+            continue
+        for j, char in enumerate(head):
+            if char in _D_GARBLES:
+                candidate = head[:j] + "Đ" + head[j + 1 :]
+                if candidate.upper() in _LOOKUP:
+                    parts[i] = _LOOKUP.get(candidate.upper(), candidate) + digits
+                    changed = True
+                    break
+    return "".join(parts) if changed else None
+
+
+def _is_agency_chain(core: str) -> bool:
+    """ND-CP, KH-UBND, QĐ-TTg: abbreviation segments joined by - or / (a code without number)."""
+    segments = _code_segments(core)
+    if len(segments) < 2 or not re.fullmatch(r"[A-ZĐ][\w&]*(?:[/-][A-ZĐ][\w&]*)+-?", core):
+        return False
+    fixed = _code_segments(fix_code(core) or core)
+    return all(re.sub(r"\d+$", "", s).upper() in _LOOKUP for s in fixed)
+
+
+def _fold(text: str) -> str:
+    return strip_diacritics(text).lower()
+
+
+def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind, str]:
+    """Kind of a core given its neighbours, and the fixed core for code-fix pieces."""
+    if not any(_letterish(core, i) for i in range(len(core))):
+        return "protected", ""  # punctuation only
+    if _URL.fullmatch(core):
+        return "protected", ""
+    if _NUMBER.fullmatch(core):
+        # a short number made of digits OCR reads for letters may be a word (6 Anh = ở Anh)
+        garbled = core in _GARBLED_NUMBERS and not (first and suffix[:1] and suffix[0] in ".)")
+        if garbled and _fold(prev_core) not in _NUMBER_CONTEXT:
+            return "word", ""
+        return "protected", ""
+    if any(c.isdigit() for c in core) and "/" in core and _CODE.fullmatch(core):
+        fixed = fix_code(core)
+        return ("code-fix", fixed) if fixed else ("protected", "")
+    if _is_agency_chain(core):
+        fixed = fix_code(core)
+        return ("code-fix", fixed) if fixed else ("protected", "")
+    if _ROMAN.fullmatch(core) and (
+        (first and suffix[:1] and suffix[0] in ".)") or _fold(prev_core) in _NUMBER_CONTEXT or suffix.startswith("/")
+    ):
+        return "protected", ""
+    if first and _LIST_MARKER.fullmatch(core + suffix[:1]) and len(core) == 1:
+        return "protected", ""
+    if len(core) > 1 and core in CODE_ABBREVIATIONS and (len(core) > 3 or not set(_fold(core)) & set("aeiouy")):
+        return "protected", ""  # CP, TTg, UBND alone (a code broken across lines); not TU, ĐA (từ, đã)
+    if re.fullmatch(r"[IVX]+/\d+", core):  # II/2025
+        return "protected", ""
+    if any(c.isdigit() for c in core) and _UNIT.fullmatch(core):
+        return "protected", ""  # U23, m2, 18h00, 37.4.PL.22: not garbled letters
+    return "word", ""
+
+
+def split_token(token: str, first: bool = False, prev_core: str = "") -> Piece:
+    """One whitespace token as a Piece; first: it opens the line, prev_core: the core before it."""
+    prefix, core, suffix = _cut(token)
+    # a code broken at the line end keeps its hyphen: 368/QP- , 72/2015/ND-
+    if suffix.startswith("-") and (("/" in core and _CODE.fullmatch(core + "-")) or _is_agency_chain(core + "-")):
+        core, suffix = core + "-", suffix[1:]
+    kind, fixed = _classify(core, suffix, first, prev_core)
+    return Piece(prefix, core, suffix, kind, fixed)
+
+
+def split_line(line: str) -> list[Piece]:
+    """One Piece per whitespace token of line, in order."""
+    pieces: list[Piece] = []
+    prev = ""
+    for i, token in enumerate(line.split()):
+        piece = split_token(token, first=i == 0, prev_core=prev)
+        pieces.append(piece)
+        prev = piece.core
+    return pieces
+
+
+def join(line: str, texts: Sequence[str]) -> str:
+    """line with its i-th whitespace token replaced by texts[i]; whitespace kept as is."""
+    parts = re.split(r"(\s+)", line)
+    n = sum(1 for part in parts if part and not part.isspace())
+    if n != len(texts):
+        raise ValueError(f"{len(texts)} texts for {n} tokens")
+    out, k = [], 0
+    for part in parts:
+        if part and not part.isspace():
+            out.append(texts[k])
+            k += 1
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- casing
+
+
+def case_pattern(token: str) -> CasePattern:
+    """lower / title (first letter upper, rest lower) / upper (2+ letters, all upper) / mixed.
+
+    Only letters count, so `S&` is title, `MUC` upper, `d6i` lower; one capital letter is title.
+    """
+    letters = [c for c in token if c.isalpha()]
+    if not letters or all(c.islower() for c in letters):
+        return "lower"
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return "title"
+    if all(c.isupper() for c in letters):
+        return "upper"
+    return "mixed"
+
+
+def apply_case(pattern: CasePattern, text: str) -> str:
+    """Lower-case output text in the given pattern (mixed is left lower-case)."""
+    if pattern == "upper":
+        return text.upper()
+    if pattern == "title":
+        return text[:1].upper() + text[1:]
+    return text
+
+
+def restore_case(core: str, output: str) -> str:
+    """Case output like core: verbatim when output is the core itself (TTg), else by pattern.
+
+    A mixed core (garbled casing such as ThONG) counts as upper when most letters are upper,
+    else as title or lower by its first letter.
+    """
+    if output == core.lower():
+        return core
+    pattern = case_pattern(core)
+    if pattern == "mixed":
+        letters = [c for c in core if c.isalpha()]
+        upper = sum(c.isupper() for c in letters) * 2 > len(letters)
+        pattern = "upper" if upper else "title" if letters[0].isupper() else "lower"
+    return apply_case(pattern, output)

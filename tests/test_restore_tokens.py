@@ -1,0 +1,136 @@
+"""Tests of how lines are cut for restoration (tokens.py) and of OCR-line alignment (align.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.restore.align import align_tokens, core_targets
+from pipeline.restore.tokens import (
+    apply_case,
+    case_pattern,
+    fix_code,
+    join,
+    restore_case,
+    split_line,
+    split_token,
+)
+
+# Hand-written lines in the style of English-model OCR of Vietnamese plans.
+LINE = "  Giao S& Xay dung  chti tri, (phéi hop) véi cac don vi;  "
+
+
+def cut(token: str, **kw: object) -> tuple[str, str, str, str]:
+    piece = split_token(token, **kw)  # type: ignore[arg-type]
+    return piece.prefix, piece.core, piece.suffix, piece.kind
+
+
+def test_one_piece_per_token_and_join_keeps_whitespace() -> None:
+    pieces = split_line(LINE)
+    assert len(pieces) == len(LINE.split())
+    assert join(LINE, [p.text for p in pieces]) == LINE
+    new = join(LINE, [p.output(p.core.upper()) for p in pieces])
+    assert new.startswith("  GIAO S& XAY DUNG  CHTI TRI, (PHÉI HOP) ")
+    with pytest.raises(ValueError):
+        join(LINE, ["x"])
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("trì:", ("", "trì", ":", "word")),
+        ("(Điều", ("(", "Điều", "", "word")),
+        ('"abc"', ('"', "abc", '"', "word")),
+        ("nhau.", ("", "nhau", ".", "word")),
+        ("S&", ("", "S&", "", "word")),
+        ("S@,", ("", "S@", ",", "word")),
+        ("d6i", ("", "d6i", "", "word")),
+        ("1y", ("", "1y", "", "word")),
+        ("ctia", ("", "ctia", "", "word")),
+        ("st?", ("", "st?", "", "word")),
+        ("|én", ("", "|én", "", "word")),
+        ("tru’ong", ("", "tru’ong", "", "word")),
+        ("—", ("", "—", "", "protected")),
+        ("...", ("", "...", "", "protected")),
+    ],
+)
+def test_prefix_core_suffix(token: str, expected: tuple[str, str, str, str]) -> None:
+    assert cut(token) == expected
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["1759", "06/8/2012", "2011-2020", "120.000", "6,7%", "II/2025", "1759/KH-UBND", "21/CT-TTg", "U23", "m2"],
+)
+def test_numbers_and_codes_are_protected(token: str) -> None:
+    assert split_token(token).kind == "protected"
+
+
+def test_urls_emails_and_punctuation_are_protected() -> None:
+    assert split_token("https://binhduong.gov.vn/tin-tuc").kind == "protected"
+    assert split_token("vanthu@tinh.gov.vn;").kind == "protected"
+    assert split_token("(www.example.vn)").core == "www.example.vn"
+
+
+def test_garbled_codes_are_fixed() -> None:
+    piece = split_token("368/QP-TTg")
+    assert (piece.kind, piece.output()) == ("code-fix", "368/QĐ-TTg")
+    assert split_token("(72/2015/ND-CP),").output() == "(72/2015/NĐ-CP),"
+    assert split_token("ND-CP").output() == "NĐ-CP"
+    assert [p.kind for p in split_line("CP TTg UBND TU")] == ["protected", "protected", "protected", "word"]
+    broken = split_token("368/QP-")  # a code cut at the end of the line keeps its hyphen
+    assert (broken.core, broken.suffix, broken.fixed) == ("368/QP-", "", "368/QĐ-")
+    assert fix_code("15/2020/HD-BTC") is None  # HD (hướng dẫn) is a real abbreviation
+    assert fix_code("10/2019/TT-BLDTBXH") == "10/2019/TT-BLĐTBXH"
+
+
+def test_headings_list_markers_and_small_numbers() -> None:
+    first = split_line("IV. TO CHUC THUC HIEN")
+    assert (first[0].core, first[0].kind) == ("IV", "protected")
+    assert split_line("a) Phéi hop")[0].kind == "protected"
+    assert split_line("Chuong II")[1].kind == "protected"
+    # a lone 6 is usually a misread ở, unless a word that takes a number precedes it
+    assert split_line("tang 6 Anh")[1].kind == "word"
+    assert split_line("Diéu 6 nay")[1].kind == "protected"
+    assert split_line("1. Muc tiéu")[0].kind == "protected"
+
+
+@pytest.mark.parametrize(
+    ("token", "pattern"),
+    [("MUC", "upper"), ("Pon", "title"), ("d6i", "lower"), ("S&", "title"), ("TTg", "mixed"), ("6", "lower")],
+)
+def test_case_pattern(token: str, pattern: str) -> None:
+    assert case_pattern(token) == pattern
+
+
+def test_casing_of_outputs() -> None:
+    assert apply_case(case_pattern("MUC"), "mục") == "MỤC"
+    assert apply_case(case_pattern("Pon"), "đơn") == "Đơn"
+    assert apply_case("title", "với nội") == "Với nội"
+    assert restore_case("TTg", "ttg") == "TTg"  # a copied core keeps its own casing
+    assert restore_case("ThONG", "thông") == "THÔNG"
+    assert restore_case("tHong", "thông") == "thông"
+
+
+def test_align_one_to_one_with_debris_and_merge() -> None:
+    pairs = align_tokens("S& Tai chinh . chti tri donvi", "Sở Tài chính chủ trì đơn vị")
+    assert pairs == [
+        ("S&", "Sở"),
+        ("Tai", "Tài"),
+        ("chinh", "chính"),
+        (".", ""),
+        ("chti", "chủ"),
+        ("tri", "trì"),
+        ("donvi", "đơn vị"),
+    ]
+
+
+def test_align_gives_up_on_splits_and_lost_words() -> None:
+    assert align_tokens("phéi h op véi", "phối hợp với") is None  # a split word
+    assert align_tokens("Sở Tài chính", "Sở Tài chính chủ trì") is None  # lost words
+
+
+def test_core_targets_are_lower_case_cores() -> None:
+    targets = core_targets("(Pon vi: S& Ngoai vu),", "(Đơn vị: Sở Ngoại vụ),")
+    assert targets is not None
+    assert [t for _, t in targets] == ["đơn", "vị", "sở", "ngoại", "vụ"]
+    assert targets[1][0].suffix == ":"

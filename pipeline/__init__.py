@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from pipeline.api import convert, ocr_image, text_to_page
-from pipeline.document import SCHEMA_VERSION, Document, Line, Page, Token
+from pipeline.api import convert, ocr_image, segment_text, text_to_page
+from pipeline.document import SCHEMA_VERSION, Document, Line, Page, Plan, Token
 from pipeline.errors import GazetteError
 from pipeline.options import Options
 
@@ -16,9 +16,11 @@ __all__ = [
     "Line",
     "Options",
     "Page",
+    "Plan",
     "Token",
     "__version__",
     "convert",
     "ocr_image",
+    "segment_text",
     "text_to_page",
 ]

@@ -15,14 +15,14 @@ import numpy as np
 from PIL import Image
 
 from pipeline import __version__
-from pipeline.document import Document, Line, Page, Provenance, Token
+from pipeline.document import Document, Line, Page, Plan, Provenance, Token
 from pipeline.errors import EmptyInputError
 from pipeline.ingest import ImagePage, TextPage, open_source
 from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare
 
-__all__ = ["convert", "ocr_image", "text_to_page"]
+__all__ = ["convert", "ocr_image", "segment_text", "text_to_page"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,30 @@ def ocr_image(
     return page
 
 
+def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], warnings: list[str]) -> list[Page]:
+    """Text pages that look like English-model OCR are restored whole; vie OCR pages only in
+    their low-confidence tokens. Without an installed model, auto mode leaves the text as is."""
+    from pipeline.restore.api import get_restorer, looks_garbled, restore_page
+    from pipeline.restore.restorer import MODEL_DIR
+
+    if options.restore == "auto" and not (MODEL_DIR / "model.safetensors").exists():
+        warnings.append("restore model not installed (models/restore): text left as read")
+        return pages
+    restorer = get_restorer()
+    restored = []
+    for page in pages:
+        if page.source == "ocr" and options.restore == "auto":
+            below: float | None = options.restore_below
+        elif options.restore == "always" or looks_garbled(page.text, restorer):
+            below = None
+        else:
+            restored.append(page)
+            continue
+        restored.append(restore_page(page, below, restorer))
+        models["restore"] = restorer.model_id
+    return restored
+
+
 def convert(path: str | Path, options: Options | None = None) -> Document:
     """Read one PDF, image or text file into a Document (raises GazetteError subclasses)."""
     options = options or Options()
@@ -107,18 +131,51 @@ def convert(path: str | Path, options: Options | None = None) -> Document:
     clock.add("ingest", started)
     if not any(line.tokens for page in pages for line in page.lines):
         raise EmptyInputError("no text found on any page", path=source.path)
+    warnings: list[str] = []
+    models: dict[str, str] = {}
+    if options.restore != "never":
+        started = time.perf_counter()
+        pages = _restore_pages(pages, options, models, warnings)
+        clock.add("restore", started)
     provenance = Provenance(
         gazette_version=__version__,
         engines=engines,
-        settings={"language": options.language, "dpi": options.dpi, "binarize": options.binarize},
+        models=models,
+        settings={
+            "language": options.language,
+            "dpi": options.dpi,
+            "binarize": options.binarize,
+            "restore": options.restore,
+        },
     )
     for stage, seconds in clock.seconds.items():
         provenance.add_timing(stage, seconds)
-    return Document(
+    document = Document(
         source_path=str(source.path),
         sha256=source.sha256,
         kind=source.kind,
         encoding=source.encoding,
         pages=pages,
         provenance=provenance,
+        warnings=warnings,
     )
+    return _add_plan(document)
+
+
+def segment_text(text: str) -> Plan | None:
+    """The plan in a text: metadata, sections, tasks, agencies; None when it is not a plan."""
+    from pipeline.segment import segment_text as segment
+
+    return segment(text)
+
+
+def _add_plan(document: Document) -> Document:
+    """Language and plan of the document's text; a text that is no plan is flagged, not forced."""
+    from pipeline.segment import detect_language
+
+    text = document.text
+    document.language = detect_language(text)
+    document.plan = segment_text(text)
+    if document.plan is None:
+        document.flags = [*document.flags, "not-a-plan"]
+    return document

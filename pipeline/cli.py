@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -70,6 +71,34 @@ def build_parser() -> argparse.ArgumentParser:
     ocr.add_argument("--json", action="store_true", help="print the Document as JSON instead of text")
     _add_options(ocr)
 
+    restore = commands.add_parser(
+        "restore",
+        help="restore Vietnamese diacritics in a text file, line by line",
+        description="Restore text OCR'd with an English model. The output has the same lines as the input.",
+    )
+    restore.add_argument("input", help="text file, or - for standard input")
+    restore.add_argument("-o", "--output", default="-", help="output file, or - for standard output (default)")
+    restore.add_argument("--json", action="store_true", help="one JSON object per line with per-token confidences")
+    restore.add_argument("--encoding", help="force the input encoding: utf-8, utf-16, cp1258, vni, tcvn3")
+
+    segment = commands.add_parser(
+        "segment",
+        help="segment a plan's text into its structure (JSON)",
+        description="Metadata, sections, tasks, agencies and timelines of a plan, as JSON (null if it is no plan).",
+    )
+    segment.add_argument("input", help="text file, or - for standard input")
+    segment.add_argument("-o", "--output", default="-", help="output JSON file, or - for standard output (default)")
+    segment.add_argument("--encoding", help="force the input encoding: utf-8, utf-16, cp1258, vni, tcvn3")
+
+    lexicon = commands.add_parser("lexicon", help="the agency lexicon", description="The agency lexicon.")
+    actions = lexicon.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lookup = actions.add_parser(
+        "lookup", help="print the canonical agency for each name, with its score", description="Look names up."
+    )
+    lookup.add_argument("names", nargs="+", metavar="NAME")
+    lookup.add_argument("--split", action="store_true", help="read each NAME as a list of agencies")
+    lookup.add_argument("--json", action="store_true", help="print the mentions as JSON lines")
+
     schema = commands.add_parser("schema", help="print the JSON schema of the output", description="JSON schema.")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     return parser
@@ -106,6 +135,70 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     return ExitCode.ok
 
 
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pipeline.files import atomic_write_text
+    from pipeline.restore.api import restore_text
+    from pipeline.textenc import decode_text
+
+    name = "<stdin>" if args.input == "-" else args.input
+    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    text, _ = decode_text(data, path=name, encoding=args.encoding)
+    lines = restore_text(text)
+    if args.json:
+        rows = [
+            {"line": n, "source": line.source, "text": line.text, "tokens": [asdict(t) for t in line.tokens]}
+            for n, line in enumerate(lines, start=1)
+        ]
+        out = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    else:
+        out = "\n".join(line.text for line in lines)
+    if args.output == "-":
+        sys.stdout.write(out)
+    else:
+        atomic_write_text(args.output, out)
+    return ExitCode.ok
+
+
+def _cmd_segment(args: argparse.Namespace) -> int:
+    from pipeline.api import segment_text
+    from pipeline.errors import InputError
+    from pipeline.files import atomic_write_text
+    from pipeline.textenc import decode_text
+
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read it: {exc.strerror or exc}", path=name) from exc
+    text, _ = decode_text(data, path=name, encoding=args.encoding)
+    plan = segment_text(text)
+    out = plan.model_dump_json(indent=2, exclude_none=True) + "\n" if plan else "null\n"
+    if plan is None:
+        print(f"gazette: {name}: not a plan (no plan title or no sections found); wrote null", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(out)
+    else:
+        atomic_write_text(args.output, out)
+    return ExitCode.ok
+
+
+def _cmd_lexicon(args: argparse.Namespace) -> int:
+    from pipeline.lexicon import default_lexicon
+
+    lexicon = default_lexicon()
+    for name in args.names:
+        for m in lexicon.split(name) if args.split else [lexicon.mention(name)]:
+            if args.json:
+                print(m.model_dump_json(exclude_none=True, exclude={"span"}))
+                continue
+            found = m.canonical or "?"
+            about = ", ".join(x for x in (m.kind, m.scope) if x)
+            print(f"{m.text} → {found}  [{m.status} {m.score:.1f}{', ' + about if about else ''}]")
+            if m.candidates:
+                print("    nearest: " + "; ".join(f"{c.name} ({c.score:.1f})" for c in m.candidates))
+    return ExitCode.ok
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from pipeline.document import json_schema
     from pipeline.files import atomic_write_text
@@ -118,7 +211,14 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return ExitCode.ok
 
 
-COMMANDS = {"convert": _cmd_convert, "ocr": _cmd_ocr, "schema": _cmd_schema}
+COMMANDS = {
+    "convert": _cmd_convert,
+    "ocr": _cmd_ocr,
+    "restore": _cmd_restore,
+    "segment": _cmd_segment,
+    "lexicon": _cmd_lexicon,
+    "schema": _cmd_schema,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

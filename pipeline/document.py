@@ -1,8 +1,9 @@
-"""The one data model of gazette: Document → Page → Line → Token.
+"""The one data model of gazette: Document → Page → Line → Token; Plan → Section → Task → AgencyMention.
 
 Every stage takes these objects and returns new ones (or annotates them); the JSON schema
 in `schema/` is generated from these classes (`gazette schema`) and versioned by
-SCHEMA_VERSION. Boxes are always in the pixel coordinates of the original page image.
+SCHEMA_VERSION. Boxes are always in the pixel coordinates of the original page image; spans
+of the plan are character offsets into the text that was segmented (Document.text).
 """
 
 from __future__ import annotations
@@ -13,22 +14,48 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AgencyCandidate",
+    "AgencyKind",
+    "AgencyMention",
+    "AgencyStatus",
+    "Assignment",
     "Box",
+    "Debris",
+    "DebrisKind",
     "Document",
     "DocumentKind",
+    "Language",
     "Line",
     "Page",
     "PageSource",
+    "Plan",
+    "PlanMetadata",
     "Provenance",
+    "Section",
+    "SectionKind",
+    "Signer",
+    "Span",
     "StageTiming",
+    "Task",
+    "Timeline",
+    "TimelineKind",
     "Token",
 ]
 
 # Bump the minor version for additive changes, the major one for breaking changes.
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 DocumentKind = Literal["pdf", "image", "text"]
 PageSource = Literal["ocr", "text-layer", "text-file"]
+Language = Literal["vi", "en"]
+SectionKind = Literal["objectives", "requirements", "content", "budget", "implementation", "recipients", "other"]
+AgencyStatus = Literal["matched", "collective", "unknown"]
+AgencyKind = Literal[
+    "ministry", "department", "board", "office", "press", "police", "military", "people's committee",
+    "people's council", "party body", "government", "association", "unit", "enterprise", "collective", "other",
+]  # fmt: skip
+TimelineKind = Literal["date", "deadline", "month", "quarter", "year", "recurring", "unspecified"]
+DebrisKind = Literal["running-header", "page-number", "web", "signature-noise"]
 
 
 class _Model(BaseModel):
@@ -118,6 +145,119 @@ class Provenance(_Model):
         self.timings = [*self.timings, StageTiming(stage=stage, seconds=round(seconds, 4))]
 
 
+class Span(_Model):
+    """Character offsets [start, end) into the segmented text: a view, not a copy (as spaCy's Span)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class AgencyCandidate(_Model):
+    name: str
+    score: float = Field(ge=0.0, le=100.0)
+
+
+class AgencyMention(_Model):
+    """One agency as written, snapped to its canonical name in corpora/agencies.tsv when close enough."""
+
+    text: str = Field(description="The mention as written.")
+    span: Span | None = None
+    canonical: str | None = Field(None, description="Canonical Vietnamese name; null when unknown.")
+    kind: AgencyKind | None = None
+    scope: str | None = Field(None, description="central, provincial or district.")
+    score: float = Field(0.0, ge=0.0, le=100.0, description="rapidfuzz similarity to the canonical form.")
+    status: AgencyStatus
+    candidates: list[AgencyCandidate] = Field(
+        default_factory=list, description="Nearest lexicon entries, for review, when the mention is unknown."
+    )
+
+
+class Timeline(_Model):
+    """When a task happens, normalised to ISO 8601 beside the original wording."""
+
+    text: str = Field(description="The timeline as written.")
+    kind: TimelineKind
+    start: str | None = Field(None, description="ISO 8601: 2019, 2019-04 or 2019-04-10.")
+    end: str | None = Field(None, description="Last period covered; for a deadline, the date it is due.")
+    recurring: bool = Field(False, description="Thường xuyên, hằng năm, định kỳ …")
+
+
+class Task(_Model):
+    label: str = Field(description="Its number as in the plan ('4.1', 'a', 'đ'), repaired when OCR broke the sequence.")
+    path: str = Field(description="Labels from the top task down, e.g. '4.a'.")
+    level: int = Field(ge=1)
+    title: str = Field(description="The first sentence of the task, shortened.")
+    span: Span
+    leads: list[AgencyMention] = Field(default_factory=list, description="Đơn vị chủ trì.")
+    partners: list[AgencyMention] = Field(default_factory=list, description="Đơn vị phối hợp.")
+    executors: list[AgencyMention] = Field(default_factory=list, description="Đơn vị thực hiện.")
+    target_group: str | None = Field(None, description="Đối tượng.")
+    quantity: str | None = Field(None, description="Số lượng.")
+    timeline: Timeline | None = None
+    flags: list[str] = Field(default_factory=list, description="e.g. 'label-repaired', 'label-inferred'.")
+    subtasks: list[Task] = Field(default_factory=list)
+
+
+class Assignment(_Model):
+    """One entry of the implementation section: agencies and what they are to do."""
+
+    label: str | None = None
+    agencies: list[AgencyMention] = Field(default_factory=list)
+    duties: str
+    span: Span
+
+
+class Section(_Model):
+    label: str | None = Field(None, description="I, II, … or 1, 2, … (sequence-repaired); null when unnumbered.")
+    heading: str
+    kind: SectionKind
+    span: Span
+    subsections: list[Section] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+
+
+class Signer(_Model):
+    name: str | None = None
+    position: str | None = Field(None, description="e.g. Phó Chủ tịch, Giám đốc.")
+    on_behalf_of: str | None = Field(None, description="TM. …: the collective body signed for.")
+    deputy_for: str | None = Field(None, description="KT. …: the head the signer deputises for.")
+    signed: bool = Field(False, description="The copy says Đã ký (the signed original is elsewhere).")
+    block: list[str] = Field(default_factory=list, description="The signature block's lines as written.")
+    span: Span | None = None
+
+
+class PlanMetadata(_Model):
+    """Each field null when the document does not say it; never guessed."""
+
+    number: str | None = Field(None, description="Document number and code, e.g. 1759/KH-UBND.")
+    title: str | None = None
+    place: str | None = Field(None, description="Place of issue.")
+    date: str | None = Field(None, description="Date of issue, ISO 8601.")
+    province: str | None = None
+    issuing_body: str | None = None
+    year: int | None = Field(None, description="The year the plan is for, as its title says.")
+    signer: Signer | None = None
+    recipients: list[str] | None = Field(None, description="Nơi nhận, one entry per line; null without the block.")
+
+
+class Debris(_Model):
+    """Text removed from the structure (running headers, web-page remains, signature noise), kept here."""
+
+    kind: DebrisKind
+    text: str
+    span: Span
+
+
+class Plan(_Model):
+    language: Language
+    metadata: PlanMetadata
+    sections: list[Section] = Field(default_factory=list)
+    debris: list[Debris] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
 class Document(_Model):
     schema_version: str = SCHEMA_VERSION
     source_path: str
@@ -127,6 +267,9 @@ class Document(_Model):
     pages: list[Page] = Field(default_factory=list)
     provenance: Provenance
     warnings: list[str] = Field(default_factory=list)
+    language: Language | None = Field(None, description="Detected language of the text.")
+    plan: Plan | None = Field(None, description="The plan's structure; null (flag 'not-a-plan') when it is none.")
+    flags: list[str] = Field(default_factory=list, description="Document-level flags, e.g. 'not-a-plan'.")
 
     @property
     def text(self) -> str:

@@ -32,6 +32,13 @@ class Options(BaseModel):
     language: str = Field("vie", description="Tesseract language(s), e.g. 'vie' or 'vie+eng'.")
     ocr_timeout: float = Field(180.0, gt=0, description="Seconds allowed per page before tesseract is stopped.")
     low_confidence: float = Field(0.6, ge=0, le=1, description="Tokens below this OCR confidence are flagged.")
+    # restore
+    restore: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="auto: restore text inputs that look like English-model OCR, and vie OCR tokens "
+        "below restore_below; always: restore every token; never: leave the text as read.",
+    )
+    restore_below: float = Field(0.6, ge=0, le=1, description="vie OCR tokens below this confidence are restored.")
     # export
     formats: tuple[str, ...] = ("json", "txt")
 

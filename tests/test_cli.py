@@ -27,7 +27,7 @@ def test_convert_sample_archive(tmp_path: Path, plan_text: str, capsys: pytest.C
     pdf_json = json.loads((out / "scans" / "ke-hoach-2316.pdf.json").read_text(encoding="utf-8"))
     jsonschema.validate(pdf_json, json_schema())
     assert pdf_json["kind"] == "pdf" and len(pdf_json["pages"]) == 3
-    assert {t["stage"] for t in pdf_json["provenance"]["timings"]} == {"ingest", "preprocess", "ocr"}
+    assert {t["stage"] for t in pdf_json["provenance"]["timings"]} >= {"ingest", "preprocess", "ocr"}
     text = (out / "scans" / "ke-hoach-2316.pdf.txt").read_text(encoding="utf-8")
     reference = " ".join(plan_text.split())
     assert Levenshtein.distance(reference, " ".join(text.split())) / len(reference) < 0.02

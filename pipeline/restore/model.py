@@ -122,6 +122,14 @@ class RestoreModel(nn.Module):
         self.copy_proj = nn.Linear(config.d_model, config.d_model)
         self.features = nn.Linear(N_FEATURES, 1)
         self.query = nn.Linear(config.d_model, config.d_model)
+        # Start as the noisy-channel baseline (channel + prior log-probs; features are scaled
+        # by 1/10 in Restorer.encode) with the network's own term at zero: training then only
+        # has to learn what context adds, instead of first rediscovering the prior.
+        with torch.no_grad():
+            self.features.weight.copy_(torch.tensor([[10.0, 10.0, 0.0, 0.0]]))
+            self.features.bias.zero_()
+            self.query.weight.zero_()
+            self.query.bias.zero_()
 
     # --- pieces ---------------------------------------------------------------------------
 

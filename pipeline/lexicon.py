@@ -1,0 +1,401 @@
+"""The agency lexicon and fuzzy matching of agency mentions (rapidfuzz).
+
+`corpora/agencies.tsv` (built by scripts/build_agency_lexicon.py) lists canonical names with
+their kind, scope, aliases, abbreviations and English names, and templates that are expanded
+once per province (Báo {tên} → Báo Thái Bình). Names and mentions are compared in a *folded*
+form: no diacritics, lower case, abbreviations spelt out (UBND → ủy ban nhân dân), and the
+look-alikes an English OCR model writes for Vietnamese letters mapped back (S& → so, d6i → doi).
+That is what lets `S& Thong tin va Truyén thong` meet Sở Thông tin và Truyền thông.
+
+Score: `fuzz.ratio` of the folded forms (normalised Indel similarity, 0..100), minus
+HEAD_PENALTY when the first letters differ (Sở Y tế and Bộ Y tế are one letter apart and two
+different bodies). A mention at THRESHOLD or above snaps to the entry; below it is `unknown`
+and carries its nearest entries for review, unless it reads as a collective phrase
+(các sở, ban, ngành …), which is `collective`. THRESHOLD is chosen in benchmarks/segment.md
+on OCR-garbled lexicon names (recall) against held-out names (false snaps).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from pipeline.document import AgencyCandidate, AgencyMention, Span
+from pipeline.errors import ModelError
+from pipeline.vietnamese import normalize, strip_diacritics
+
+__all__ = ["DEFAULT_PATH", "THRESHOLD", "Entry", "Lexicon", "default_lexicon", "fold", "parse_lexicon"]
+
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "corpora" / "agencies.tsv"
+# The knee of the sweep in benchmarks/segment.md: OCR-garbled lexicon names found back 95 %,
+# names missing from the lexicon wrongly snapped 11 % (82: 96 % / 21 %; 90: 92 % / 6 %).
+THRESHOLD = 86.0
+# Sở/Bộ, Sở/Báo differ in one letter of the head word but are different bodies.
+HEAD_PENALTY = 20.0
+MAX_GROUP = 8  # separators a single name may contain (Sở Văn hóa, Thể thao và Du lịch has 2)
+
+# Abbreviations spelt out before folding (whole tokens, as written in capitals).
+_ABBREVIATIONS = {
+    "UBND": "ủy ban nhân dân", "HĐND": "hội đồng nhân dân", "UBMTTQ": "ủy ban mặt trận tổ quốc",
+    "MTTQ": "mặt trận tổ quốc", "BCĐ": "ban chỉ đạo", "BQL": "ban quản lý", "KCN": "khu công nghiệp",
+    "KKT": "khu kinh tế", "TTĐT": "thông tin điện tử", "TT&TT": "thông tin và truyền thông",
+    "TTTT": "thông tin và truyền thông", "KH&ĐT": "kế hoạch và đầu tư", "KHĐT": "kế hoạch và đầu tư",
+    "PT-TH": "phát thanh và truyền hình", "PTTH": "phát thanh và truyền hình", "GD&ĐT": "giáo dục và đào tạo",
+    "GDĐT": "giáo dục và đào tạo", "VH,TT&DL": "văn hóa thể thao và du lịch", "VHTTDL": "văn hóa thể thao và du lịch",
+    "VH&TT": "văn hóa và thể thao", "LĐ-TB&XH": "lao động thương binh và xã hội",
+    "LĐTBXH": "lao động thương binh và xã hội", "TN&MT": "tài nguyên và môi trường", "TNMT": "tài nguyên và môi trường",
+    "NN&PTNT": "nông nghiệp và phát triển nông thôn", "NN&MT": "nông nghiệp và môi trường",
+    "KH&CN": "khoa học và công nghệ", "KHCN": "khoa học và công nghệ", "GTVT": "giao thông vận tải",
+    "BCHQS": "bộ chỉ huy quân sự", "CHQS": "chỉ huy quân sự", "BĐBP": "bộ đội biên phòng",
+    "TTXVN": "thông tấn xã việt nam", "VP": "văn phòng", "LHPN": "liên hiệp phụ nữ", "CCB": "cựu chiến binh",
+    "LĐLĐ": "liên đoàn lao động", "VHNT": "văn học nghệ thuật", "ĐBQH": "đại biểu quốc hội",
+    "BHXH": "bảo hiểm xã hội", "BTV": "ban thường vụ", "CA": "công an",
+}  # fmt: skip
+_ABBR_RE = re.compile(
+    r"(?<![\w&])(" + "|".join(re.escape(a) for a in sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])"
+)
+# What an English OCR model writes for Vietnamese letters, inside words that have letters.
+_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "4": "a", "3": "a", "&": "o", "¢": "o", "@": "o", "$": "s"})
+_WORD = re.compile(r"[^\s,;:.()/\-–—'\"’‘“”!?]+")
+_PLACE_TAILS = re.compile(
+    r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh"
+    r"|of the province|in the province)$"
+)
+_COLLECTIVE = re.compile(
+    r"^(?:(?!cuc\b)c[a-z]{1,2}c|mot so|nhung|moi|tat ca|toan the|concerned|relevant|related|other|all)\s"
+    r"|^(?:co quan|don vi|agencies|units|departments|branches|localities)\b.*\b(?:lien quan|concerned)$"
+)
+# Verbs: a "collective" containing them is a sentence, not a list of bodies.
+_VERBS = re.compile(r"\b(?:phoi hop|thuc hien|trien khai|chu tri|bao cao|xay dung|tham muu|huong dan|cung cap)\b")
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """The comparison form: abbreviations spelt out, no marks, lower case, OCR look-alikes mapped."""
+    text = _ABBR_RE.sub(lambda m: f" {_ABBREVIATIONS[m[1]]} ", normalize(text))
+    words = []
+    for word in _WORD.findall(strip_diacritics(text).lower()):
+        if any(c.isalpha() or c in "&$¢@" for c in word):
+            word = word.translate(_LOOKALIKES)
+        word = re.sub(r"[^a-z0-9]", "", word)
+        if word:
+            words.append(word)
+    if words[:1] == ["the"]:
+        words = words[1:]
+    # English OCR models garble or drop the vowel of a short head word: S Tai chinh, Sé, Sd (Sở);
+    # B Thong tin, Bé (Bộ). No other agency name starts with a one- or two-letter word in s/b.
+    if len(words) > 1 and len(words[0]) <= 2 and words[0][0] in "sb":
+        words[0] = words[0][0] + "o"
+    return " ".join(words)
+
+
+_QUANTIFIERS = re.compile(r"^(?:(?:cac|mot so|nhung|moi|tat ca)\s+)+")
+
+
+def _first_letter_penalty(a: str, b: str) -> float:
+    if not a or not b or a[0] == b[0]:
+        return 0.0
+    # Đ is read as B, D or P by English OCR models (Đơn vị → Pon vi, Đài → Pai).
+    return 3.0 if a[0] in "bdp" and b[0] in "bdp" else HEAD_PENALTY
+
+
+def _head_penalty(a: str, b: str) -> float:
+    """Different head words cost HEAD_PENALTY; leading quantifiers (các, một số) do not count."""
+    return min(_first_letter_penalty(a, b), _first_letter_penalty(_QUANTIFIERS.sub("", a), _QUANTIFIERS.sub("", b)))
+
+
+@dataclass(frozen=True)
+class Entry:
+    canonical: str
+    kind: str
+    scope: str = ""
+    aliases: tuple[str, ...] = ()
+    english: tuple[str, ...] = ()
+    province: str | None = None
+    count: int = 0
+    source: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.canonical, *self.aliases, *self.english)
+
+
+@dataclass(frozen=True)
+class _Match:
+    entry: Entry | None
+    score: float
+    status: str
+    by_wording: bool = False  # a collective recognised by its words, not by a lexicon entry
+
+
+@dataclass
+class Lexicon:
+    """Agency entries (templates already expanded) and the provinces; matching is cached."""
+
+    entries: list[Entry]
+    provinces: list[Entry] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        keys: dict[str, int] = {}
+        for i, entry in enumerate(self.entries):
+            for name in entry.names:
+                key = fold(name)
+                if len(key) >= 2:
+                    keys.setdefault(key, i)
+        self._keys = list(keys)
+        self._owner = list(keys.values())
+        self._key_owner = keys
+        self._collective_keys = [k for k, i in keys.items() if self.entries[i].kind == "collective"]
+        self._heads = {key.split()[0] for key in self._keys}
+        self._province_keys: dict[str, Entry] = {}
+        for province in self.provinces:
+            for name in province.names:
+                self._province_keys.setdefault(fold(name), province)
+        self._match = lru_cache(maxsize=1 << 14)(self._match_uncached)
+
+    # -- one name ---------------------------------------------------------------------------
+
+    def _variants(self, key: str) -> list[str]:
+        """The key, and the key without a trailing place (Sở Tài chính tỉnh Bình Dương)."""
+        variants = [key]
+        words = key.split()
+        for n in (4, 3, 2):
+            if len(words) > n + 1 and self.province(" ".join(words[-n:])):
+                variants.append(" ".join(words[:-n]))
+                break
+        for variant in list(variants):
+            shorter = _PLACE_TAILS.sub("", variant)
+            if shorter != variant and len(shorter.split()) >= 2:
+                variants.append(shorter)
+        return variants
+
+    def _scores(self, key: str, cutoff: float, limit: int) -> list[tuple[float, int]]:
+        best: dict[int, float] = {}
+        for n, variant in enumerate(self._variants(key)):
+            for found, score, index in process.extract(
+                variant, self._keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
+            ):
+                owner = self._owner[index]
+                # Stripping a place costs a point, so the full reading wins a tie.
+                score = score - _head_penalty(variant, found) - (1.0 if n else 0.0)
+                best[owner] = max(best.get(owner, 0.0), score)
+        return sorted(((s, i) for i, s in best.items()), reverse=True)
+
+    def _match_uncached(self, key: str) -> _Match:
+        if sum(c.isalpha() for c in key) < 4:
+            return _Match(None, 0.0, "unknown")
+        ranked = self._scores(key, THRESHOLD, limit=5)
+        if ranked and ranked[0][0] >= THRESHOLD:
+            entry = self.entries[ranked[0][1]]
+            return _Match(entry, ranked[0][0], "collective" if entry.kind == "collective" else "matched")
+        if _COLLECTIVE.search(key) and not _VERBS.search(key) and len(key.split()) <= 16:
+            found = process.extractOne(key, self._collective_keys, scorer=fuzz.partial_ratio, score_cutoff=85)
+            entry = self.entries[self._key_owner[found[0]]] if found else None
+            return _Match(entry, found[1] if found else 0.0, "collective", by_wording=True)
+        return _Match(None, ranked[0][0] if ranked else 0.0, "unknown")
+
+    def nearest(self, text: str, n: int = 3) -> list[AgencyCandidate]:
+        """The n closest entries, for a reviewer deciding what an unknown mention is."""
+        return [
+            AgencyCandidate(name=self.entries[i].canonical, score=round(max(s, 0.0), 1))
+            for s, i in self._scores(fold(text), 40.0, limit=10)[:n]
+        ]
+
+    def mention(self, text: str, span: Span | None = None, candidates: bool = True) -> AgencyMention:
+        """One agency name as written → its canonical form, score and status (and, when
+        unknown, its nearest entries unless candidates=False)."""
+        m = self._match(fold(text))
+        text = " ".join(text.split())
+        return AgencyMention(
+            text=text,
+            span=span,
+            canonical=m.entry.canonical if m.entry else None,
+            kind=m.entry.kind if m.entry else None,
+            scope=(m.entry.scope or None) if m.entry else None,
+            score=round(max(0.0, min(m.score, 100.0)), 1),
+            status=m.status,
+            candidates=self.nearest(text) if m.status == "unknown" and candidates else [],
+        )
+
+    def province(self, text: str) -> str | None:
+        """The province or city a short text names (Binh Dwong → Bình Dương), or None."""
+        key = fold(text)
+        if len(key.split()) < 2 and key not in self._province_keys:
+            return None
+        found = process.extractOne(key, list(self._province_keys), scorer=fuzz.ratio, score_cutoff=86)
+        return self._province_keys[found[0]].canonical if found else None
+
+    # -- lists of names ---------------------------------------------------------------------
+
+    def _quality(self, text: str) -> float:
+        """How good a group is as one agency: > 0 for a known body, < 0 for an unknown one."""
+        m = self._match(fold(text))
+        if m.status == "unknown":
+            return -1.0
+        if m.by_wording:
+            return 0.3
+        return 0.2 + (m.score - THRESHOLD) / (100.0 - THRESHOLD)
+
+    def _is_head(self, text: str) -> bool:
+        words = fold(text).split()
+        return bool(words) and (words[0] in self._heads or (len(words[0]) <= 2 and words[0][0] in "sbdp"))
+
+    def split(self, text: str, offset: int = 0) -> list[AgencyMention]:
+        """A list of agencies → one mention each, keeping names that contain ',' or 'và' whole.
+
+        Dynamic programming over the pieces between separators: every grouping of adjacent
+        pieces is scored by how well it matches one entry, so Sở Văn hóa, Thể thao và Du lịch
+        stays one name while Sở Tài chính, Sở Nội vụ becomes two.
+        """
+        mentions = []
+        # ';' separates list items; so does ':' (OCR often reads ';' as ':').
+        for start, end in _pieces(text, ";:"):
+            segments = _segments(text, start, end)
+            for i, j in self._groups(text, segments):
+                a, b = segments[i][0], segments[j - 1][1]
+                mentions.append(self.mention(text[a:b], Span(start=offset + a, end=offset + b)))
+        return mentions
+
+    def _groups(self, text: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        n = len(segments)
+        best: list[tuple[float, int]] = [(0.0, -1)] + [(float("-inf"), -1)] * n
+        for j in range(1, n + 1):
+            for i in range(max(0, j - MAX_GROUP), j):
+                group = text[segments[i][0] : segments[j - 1][1]]
+                utility = (j - i) * self._quality(group) + 0.01
+                if i > 0 and not self._is_head(text[segments[i][0] : segments[i][1]]):
+                    utility -= 0.5  # a list item starts with a head word (Sở, Ban, các …)
+                if best[i][0] + utility > best[j][0]:
+                    best[j] = (best[i][0] + utility, i)
+        groups, j = [], n
+        while j > 0:
+            i = best[j][1]
+            groups.append((i, j))
+            j = i
+        return groups[::-1]
+
+    def leading(self, text: str, offset: int = 0, max_words: int = 30) -> tuple[list[AgencyMention], int]:
+        """The agencies a sentence starts with (Sở Tài chính cân đối …) and where they end.
+
+        Tries every prefix up to the first ':' or '.', keeps those made only of known bodies
+        and collectives, and picks the one covering most text with the best scores.
+        """
+        best: tuple[float, list[AgencyMention], int] = (0.0, [], 0)
+        for k, word in enumerate(re.finditer(r"\S+", text)):
+            if k >= max_words:
+                break
+            end = word.start() + len(word.group().rstrip(",;:."))
+            mentions = self.split(text[:end], offset)
+            if mentions and all(m.status != "unknown" for m in mentions):
+                value = sum(len(m.text) * self._quality(m.text) for m in mentions)
+                if value > best[0]:
+                    best = (value, mentions, end)
+            if word.group().endswith((":", ".")):
+                break
+        return best[1], best[2]
+
+
+def _pieces(text: str, separators: str) -> Iterable[tuple[int, int]]:
+    start = 0
+    for match in re.finditer(f"[{re.escape(separators)}]", text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+_SOFT = re.compile(r",|\s+(?:và|va|Và|and)\s+")
+_TRIM = " \t\n\r.;:,-–•*+"
+
+
+def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Pieces between ',' / 'và' separators, as trimmed spans."""
+    cuts = [start]
+    for match in _SOFT.finditer(text, start, end):
+        i = match.start()
+        # VH,TT&DL is one abbreviation, not two names.
+        if match.group() == "," and 0 < i < len(text) - 1 and text[i - 1].isupper() and text[i + 1].isupper():
+            continue
+        cuts += [match.start(), match.end()]
+    cuts.append(end)
+    segments = []
+    for a, b in zip(cuts[::2], cuts[1::2], strict=True):
+        while a < b and text[a] in _TRIM:
+            a += 1
+        while b > a and text[b - 1] in _TRIM:
+            b -= 1
+        if a < b:
+            segments.append((a, b))
+    return segments
+
+
+def _split_names(field_: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in field_.split(";") if part.strip())
+
+
+def parse_lexicon(text: str) -> Lexicon:
+    """Parse agencies.tsv text; templates ({tỉnh}, {tên}, {en}) are expanded per province."""
+    rows = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("canonical\t"):
+            continue
+        canonical, kind, scope, aliases, english, count, source = (line.split("\t") + [""] * 7)[:7]
+        entry = Entry(
+            canonical=canonical,
+            kind=kind,
+            scope=scope,
+            aliases=_split_names(aliases),
+            english=_split_names(english),
+            count=int(count or 0),
+            source=source,
+        )
+        rows.append(entry)
+    provinces = [e for e in rows if e.kind in ("province", "city")]
+    entries = []
+    for entry in rows:
+        if entry.kind in ("province", "city"):
+            continue
+        if "{" not in entry.canonical:
+            entries.append(entry)
+            continue
+        for province in provinces:
+            entries.append(_expand(entry, province))
+    return Lexicon(entries=entries, provinces=provinces)
+
+
+def _expand(template: Entry, province: Entry) -> Entry:
+    level = "thành phố" if province.kind == "city" else "tỉnh"
+    values = {"{tỉnh}": f"{level} {province.canonical}", "{tên}": province.canonical}
+    values["{en}"] = strip_diacritics(province.canonical)
+
+    def fill(name: str) -> str:
+        for slot, value in values.items():
+            name = name.replace(slot, value)
+        return name
+
+    return Entry(
+        canonical=fill(template.canonical),
+        kind=template.kind,
+        scope=template.scope,
+        aliases=tuple(fill(a) for a in template.aliases),
+        english=tuple(fill(e) for e in template.english),
+        province=province.canonical,
+        source=template.source,
+    )
+
+
+@lru_cache(maxsize=4)
+def default_lexicon(path: Path = DEFAULT_PATH) -> Lexicon:
+    """The lexicon shipped in corpora/agencies.tsv (read once per process)."""
+    try:
+        return parse_lexicon(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read the agency lexicon: {exc.strerror or exc}",
+            path=path,
+            advice="Restore corpora/agencies.tsv from git, or rebuild it: scripts/build_agency_lexicon.py.",
+        ) from exc

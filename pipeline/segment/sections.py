@@ -1,0 +1,163 @@
+"""Top-level sections: find the headings (I., II. … in provincial plans; 1., 2. … in
+department plans; unnumbered capitals; English lead-ins such as "the following goals:") and
+tell what each section is for from its heading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from pipeline.document import Language, SectionKind
+from pipeline.segment.text import TextLine
+
+__all__ = ["ROMAN_LINE", "Heading", "classify_heading", "find_headings", "upper_share"]
+
+# Heading keywords per kind, folded. The kind whose keyword comes first in the heading wins:
+# MỤC ĐÍCH, YÊU CẦU is the objectives section, NỘI DUNG THỰC HIỆN the content.
+_KEYWORDS: list[tuple[SectionKind, tuple[str, ...]]] = [
+    ("objectives", ("muc tieu", "muc dich", "objective", "goal", "purpose")),
+    ("requirements", ("yeu cau", "nguyen tac", "quan diem", "requirement", "principle")),
+    ("content", ("noi dung", "nhiem vu", "giai phap", "hoat dong", "content", "task", "activities")),
+    ("budget", ("kinh phi", "du toan", "expense", "budget", "funding")),
+    ("implementation", ("to chuc thuc hien", "trach nhiem", "phan cong", "implementation", "organization of")),
+    ("recipients", ("noi nhan", "recipients")),
+]
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
+_ROMAN_NAMES = {v: k for k, v in _ROMAN.items()}
+ROMAN_LINE = re.compile(r"^(?P<num>(?=[1IVXivxl|]*[IVXivxl|])[1IVXivxl|]{1,4})\s*[.:)]\s*(?P<head>\S.*)$")
+_ARABIC_LINE = re.compile(r"^(?P<num>\d{1,2})\s*[.)]\s*(?P<head>[^\d\s].*)$")
+_LEAD_IN = re.compile(r"(?:the following|as follows|including|includ\w*)\s*:|:\s*$")
+
+
+@dataclass
+class Heading:
+    line: int
+    label: str | None
+    text: str
+    kind: SectionKind
+    flags: list[str] = field(default_factory=list)
+    inline: str | None = None  # what follows a lead-in's colon on the same line
+
+
+def classify_heading(text: str) -> SectionKind:
+    """The kind of a section from its (folded) heading; fuzzy, so garbled headings still count."""
+    text = re.sub(r"[^a-z ]+", " ", text.lower())[:90]
+    best: tuple[int, float, SectionKind] | None = None
+    for kind, keywords in _KEYWORDS:
+        for keyword in keywords:
+            position = text.find(keyword)
+            score = 100.0
+            if position < 0 and len(keyword) >= 7:
+                found = fuzz.partial_ratio_alignment(keyword, text, score_cutoff=78)
+                if found is None:
+                    continue
+                position, score = found.dest_start, found.score
+            if position < 0:
+                continue
+            if best is None or (position, -score) < (best[0], -best[1]):
+                best = (position, score, kind)
+    if best is None and fuzz.partial_ratio("to chuc thuc hien", text) >= 70:
+        return "implementation"  # Tb chire thue hién: the one heading OCR garbles beyond 78
+    return best[2] if best else "other"
+
+
+# In an English lead-in the noun that names the section wins over words around it:
+# "the following implementation requirements:" lists requirements.
+_LEAD_IN_KINDS: list[tuple[SectionKind, re.Pattern[str]]] = [
+    ("requirements", re.compile(r"\b(?:requirements?|principles?)\b")),
+    ("objectives", re.compile(r"\b(?:goals?|objectives?|purposes?|aims?)\b")),
+    ("content", re.compile(r"\b(?:tasks?|solutions?|activities|contents?)\b")),
+    ("budget", re.compile(r"\b(?:budget|funding|expenses?|funds?)\b")),
+    ("implementation", re.compile(r"\b(?:implementation|organization|responsibilit\w+)\b")),
+]
+
+
+def _lead_in_kind(text: str) -> SectionKind | None:
+    return next((kind for kind, pattern in _LEAD_IN_KINDS if pattern.search(text)), None)
+
+
+def upper_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+
+
+def _roman_value(token: str) -> int | None:
+    """I, II … as OCR writes them too: l, | and 1 for I (1II. for III.)."""
+    return _ROMAN.get(token.upper().replace("L", "I").replace("|", "I").replace("1", "I"))
+
+
+def _roman_headings(lines: list[TextLine]) -> list[Heading]:
+    """I., II., … in sequence; a numeral OCR broke (II. for III.) is repaired from the order."""
+    headings: list[Heading] = []
+    for line in lines:
+        match = ROMAN_LINE.match(line.text)
+        if not match or len(line.text) > 160 or (value := _roman_value(match["num"])) is None:
+            continue
+        head = match["head"].strip()
+        kind = classify_heading(line.folded[match.start("head") :])
+        capitals = upper_share(head) >= 0.6
+        if not capitals and kind == "other":
+            continue
+        expected = len(headings) + 1
+        flags = []
+        if value != expected:
+            if not (capitals and abs(value - expected) <= 1 and headings):
+                continue
+            flags.append("label-repaired")
+        headings.append(Heading(line.index, _ROMAN_NAMES[expected], head.rstrip(":").strip(), kind, flags))
+    return headings
+
+
+def _arabic_headings(lines: list[TextLine]) -> list[Heading]:
+    """1., 2., … as top-level sections (department plans), when their headings name kinds."""
+    headings: list[Heading] = []
+    for line in lines:
+        match = _ARABIC_LINE.match(line.text)
+        if not match or len(line.text) > 90 or line.text.rstrip().endswith((".", ";", ",")):
+            continue
+        if int(match["num"]) != len(headings) + 1:
+            continue
+        kind = classify_heading(line.folded[match.start("head") :])
+        if kind == "other":
+            continue
+        headings.append(Heading(line.index, match["num"], match["head"].rstrip(":").strip(), kind))
+    return headings if len({h.kind for h in headings}) >= 2 else []
+
+
+def _capital_headings(lines: list[TextLine]) -> list[Heading]:
+    """Unnumbered headings in capitals (MỤC ĐÍCH, YÊU CẦU) that name a kind."""
+    headings = []
+    for line in lines:
+        words = line.text.split()
+        if 1 <= len(words) <= 12 and upper_share(line.text) >= 0.8:
+            kind = classify_heading(line.folded)
+            if kind != "other":
+                headings.append(Heading(line.index, None, line.text.rstrip(":").strip(), kind))
+    return headings if len({h.kind for h in headings}) >= 2 else []
+
+
+def _lead_in_headings(lines: list[TextLine]) -> list[Heading]:
+    """English summaries: "the Plan has set out the following goals:" opens a section."""
+    headings = []
+    for line in lines:
+        match = _LEAD_IN.search(line.folded)
+        if not match or match.start() > 300:
+            continue
+        kind = _lead_in_kind(line.folded[: match.start()][-120:])
+        if kind:
+            inline = line.text[match.end() :].strip() or None
+            headings.append(Heading(line.index, None, line.text[: match.end()].strip(), kind, inline=inline))
+    return headings
+
+
+def find_headings(lines: list[TextLine], language: Language) -> list[Heading]:
+    """The section headings among the body lines, by the first scheme that finds structure."""
+    candidates = [line for line in lines if not line.blank]
+    for finder in (_roman_headings, _arabic_headings, _capital_headings):
+        headings = finder(candidates)
+        if len(headings) >= 2:
+            return headings
+    return _lead_in_headings(candidates) if language == "en" else []

@@ -1,0 +1,291 @@
+"""Numbered items inside a section: tasks (with their fields) and assignments.
+
+An item starts at a label (1., 4.1., a), đ)) that fits the running sequence, so a wrapped line
+that happens to start with "2019." is not taken for one. Its own text runs to its first child;
+in it, lines such as "- Đơn vị chủ trì thực hiện: …" are fields, matched fuzzily on the folded
+label so "- Pon vi chu tri:" still counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
+from pipeline.lexicon import Lexicon
+from pipeline.segment.sections import ROMAN_LINE, upper_share
+from pipeline.segment.text import TextLine, is_bullet
+from pipeline.segment.timelines import find_deadline, parse_timeline
+
+__all__ = ["Item", "find_items", "parse_assignments", "parse_tasks", "split_inline_tasks"]
+
+_ARABIC = re.compile(r"^(?P<label>\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(?=\S)|^(?P<top>\d{1,2})\s*[.)]\s*(?=\S)")
+_LETTER = re.compile(r"^(?P<label>[a-zđ])\s*\)\s*(?=\S)")
+_BROKEN = re.compile(r"^[>»\]}|]\s*\.\s+(?=\S)")  # a digit OCR turned into a symbol (>. for 2.)
+_LETTERS = "abcdđefghijklmnopqrstuvwxyz"
+_FIELD = re.compile(r"^[-–•+*]?\s*(?P<label>[^:]{2,45}?)\s*:\s*(?P<value>.*)$")
+_FIELDS = {
+    "lead": ("don vi chu tri", "don vi chu tri thuc hien", "co quan chu tri", "co quan chu tri thuc hien",
+             "lead agency", "responsible agency", "agency in charge"),
+    "partners": ("don vi phoi hop", "don vi phoi hop thuc hien", "co quan phoi hop", "co quan phoi hop thuc hien",
+                 "coordinating agencies", "coordinating agency"),
+    "executors": ("don vi thuc hien", "co quan thuc hien", "implementing agencies", "implementing agency"),
+    "timeline": ("thoi gian", "thoi gian thuc hien", "thoi gian hoan thanh", "tien do", "time", "timeline"),
+    "target": ("doi tuong", "doi tuong tham gia", "thanh phan", "participants", "target group"),
+    "quantity": ("so luong", "quy mo", "quantity"),
+}  # fmt: skip
+_FIELD_KEYS = [(name, label) for name, labels in _FIELDS.items() for label in labels]
+_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "&": "o"})
+# "?" and "!" are left out: English-model OCR writes them for ữ and ẫ (lưu tri? → lưu trữ).
+_SENTENCE_END = re.compile(r"(?<=[^\s\d][.;:])\s+(?=\S)")
+TITLE_CHARS = 160
+
+
+@dataclass
+class Item:
+    """A numbered item: where it starts, its depth, its label path and its child items."""
+
+    line: int
+    label: str
+    path: str
+    level: int
+    head_offset: int  # where the text after the label starts, in the segmented text
+    flags: list[str] = field(default_factory=list)
+    children: list[Item] = field(default_factory=list)
+    end_line: int = 0  # exclusive
+
+
+def field_name(line: TextLine) -> tuple[str, int] | None:
+    """('lead', offset of the value in the line) when the line is a known field.
+
+    The label ends at the first colon, or at a later one within 60 characters when OCR put a
+    stray colon inside the label (Don vi chu: tri thuc hien: …); the better-matching reading wins.
+    """
+    match = _FIELD.match(line.text)
+    if not match:
+        return None
+    best: tuple[float, str, int] | None = None
+    for colon in [m.start() for m in re.finditer(":", line.text[:60])][:3]:
+        head = line.folded[:colon].translate(_LOOKALIKES)
+        label = " ".join(re.sub(r"[^a-z ]", " ", head).split())
+        found = process.extractOne(label, [key for _, key in _FIELD_KEYS], scorer=fuzz.ratio, score_cutoff=75)
+        if found and (best is None or found[1] > best[0]):
+            value = colon + 1 + len(line.text[colon + 1 :]) - len(line.text[colon + 1 :].lstrip())
+            best = (found[1], _FIELD_KEYS[found[2]][0], value)
+    return (best[1], best[2]) if best else None
+
+
+def _next_letter(previous: str | None, letter: str) -> str | None:
+    """The letter label this one stands for in sequence, or None if it breaks the sequence."""
+    if previous is None:
+        return letter if letter in "ab" else None
+    if letter == previous == "d":  # đ) read as d)
+        return "đ"
+    gap = _LETTERS.index(letter) - _LETTERS.index(previous)
+    return letter if 1 <= gap <= 2 else None
+
+
+def find_items(lines: list[TextLine], end: int) -> list[Item]:
+    """The item tree of a section's lines (each line's index is its position in the document)."""
+    roots: list[Item] = []
+    stack: list[Item] = []  # open arabic items, outermost first
+    letters: dict[int, str | None] = {}  # id(parent or 0) → last letter under it
+    numbers: dict[str, int] = {}  # parent path → last number under it
+    for line in lines:
+        if line.blank:
+            continue
+        flags = []
+        match = _ARABIC.match(line.text)
+        if not match and numbers.get("") and (match := _BROKEN.match(line.text)):
+            flags = ["label-repaired"]
+        if match:
+            label = match.groupdict().get("label") or match.groupdict().get("top") or str(numbers[""] + 1)
+            parts = label.split(".")
+            parent = ".".join(parts[:-1])
+            open_paths = {item.path for item in stack if not item.path[-1].isalpha()}
+            if parent and parent not in open_paths:
+                continue
+            number, last = int(parts[-1]), numbers.get(parent, 0)
+            if not (number == last + 1 or (last and number == last + 2) or (not last and number == 1)):
+                continue
+            numbers[parent] = number
+            while stack and (stack[-1].path[-1].isalpha() or stack[-1].path.count(".") >= len(parts) - 1):
+                stack.pop()
+            item = Item(line.index, ".".join(parts), ".".join(parts), len(stack) + 1, line.start + match.end(), flags)
+        elif match := _LETTER.match(line.text):
+            while stack and stack[-1].path[-1].isalpha():
+                stack.pop()
+            key = id(stack[-1]) if stack else 0
+            letter = _next_letter(letters.get(key), match["label"])
+            if letter is None:
+                continue
+            letters[key] = letter
+            path = f"{stack[-1].path}.{letter}" if stack else letter
+            item = Item(line.index, letter, path, len(stack) + 1, line.start + match.end())
+            if letter != match["label"]:
+                item.flags.append("label-repaired")
+        else:
+            continue
+        (stack[-1].children if stack else roots).append(item)
+        stack.append(item)
+    _close(roots, end)
+    return roots
+
+
+def _close(items: list[Item], end: int) -> None:
+    for k, item in enumerate(items):
+        item.end_line = items[k + 1].line if k + 1 < len(items) else end
+        _close(item.children, item.end_line)
+
+
+@dataclass
+class _Parts:
+    title: list[tuple[int, int]] = field(default_factory=list)  # spans of the title lines
+    fields: dict[str, tuple[int, int]] = field(default_factory=dict)  # field → value span
+    body: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _parts(item: Item, lines: list[TextLine], text: str) -> _Parts:
+    """Split an item's own lines (up to its first child) into title, fields and other text."""
+    own_end = item.children[0].line if item.children else item.end_line
+    parts = _Parts(title=[(item.head_offset, lines[item.line].end)])
+    state, current = "title", None
+    for line in lines[item.line + 1 : own_end]:
+        if line.blank:
+            state, current = "body", None
+            continue
+        found = field_name(line)
+        if found:
+            name, offset = found
+            current = name
+            parts.fields[name] = (line.start + offset, line.end)
+            state = "field"
+        elif is_bullet(line):
+            state, current = "body", None
+            parts.body.append((line.start, line.end))
+        elif state == "field" and current and not _starts_block(line):
+            parts.fields[current] = (parts.fields[current][0], line.end)
+        elif state == "title" and _continues_title(text[parts.title[-1][0] : parts.title[-1][1]], line):
+            parts.title.append((line.start, line.end))
+        else:
+            state = "body"
+            parts.body.append((line.start, line.end))
+    return parts
+
+
+def _starts_block(line: TextLine) -> bool:
+    """A numbered line or a heading in capitals: a field's value does not run on into it."""
+    if _ARABIC.match(line.text) or _LETTER.match(line.text) or ROMAN_LINE.match(line.text):
+        return True
+    return upper_share(line.text) >= 0.7 and len(line.text.split()) >= 2
+
+
+def _continues_title(previous: str, line: TextLine) -> bool:
+    """A wrapped title line: it starts in lower case, or the previous line ran to the margin."""
+    if line.text[0].islower():
+        return True
+    return len(previous) >= 65 and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
+
+
+def short_title(text: str) -> str:
+    """The first sentence, at most TITLE_CHARS characters (cut at a word)."""
+    text = " ".join(text.split())
+    first = _SENTENCE_END.split(text, maxsplit=1)[0].rstrip(" .;:")
+    if len(first) > TITLE_CHARS:
+        first = first[:TITLE_CHARS].rsplit(" ", 1)[0] + " …"
+    return first
+
+
+def _value(text: str, span: tuple[int, int]) -> str:
+    return " ".join(text[span[0] : span[1]].split()).rstrip(" .;")
+
+
+def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon) -> Task:
+    parts = _parts(item, lines, text)
+    head_start, head_end = parts.title[0][0], parts.title[-1][1]
+    title = text[head_start:head_end]  # the title lines as written, so offsets stay exact
+
+    def agencies(role: str) -> list[AgencyMention]:
+        if role not in parts.fields:
+            return []
+        start, end = parts.fields[role]
+        return lexicon.split(text[start:end], start)
+
+    leads = agencies("lead")
+    if not leads and 0 < title.find(":") <= 160:
+        # "Đài Phát thanh và Truyền hình …, Báo …: tiếp tục …" names who leads the task.
+        candidates = lexicon.split(title[: title.index(":")], head_start)
+        if candidates and all(m.status != "unknown" for m in candidates):
+            leads = candidates
+    if "timeline" in parts.fields:
+        timeline: Timeline | None = parse_timeline(text[slice(*parts.fields["timeline"])])
+    else:
+        timeline = find_deadline("\n".join(text[a:b] for a, b in parts.title + parts.body))
+    return Task(
+        label=item.label,
+        path=item.path,
+        level=item.level,
+        title=short_title(title),
+        span=Span(start=lines[item.line].start, end=_last_end(lines, item.line, item.end_line)),
+        leads=leads,
+        partners=agencies("partners"),
+        executors=agencies("executors"),
+        target_group=_value(text, parts.fields["target"]) if "target" in parts.fields else None,
+        quantity=_value(text, parts.fields["quantity"]) if "quantity" in parts.fields else None,
+        timeline=timeline,
+        flags=item.flags,
+        subtasks=[_task(child, lines, text, lexicon) for child in item.children],
+    )
+
+
+def _last_end(lines: list[TextLine], first: int, end: int) -> int:
+    for line in reversed(lines[first:end]):
+        if not line.blank:
+            return line.end
+    return lines[first].end
+
+
+def parse_tasks(items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon) -> list[Task]:
+    return [_task(item, lines, text, lexicon) for item in items]
+
+
+def parse_assignments(items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon) -> list[Assignment]:
+    """'1. Sở Thông tin và Truyền thông: Chủ trì, …' → the agencies and their duties."""
+    assignments = []
+    for item in items:
+        end = _last_end(lines, item.line, item.end_line)
+        body = text[item.head_offset : end]
+        first = body.split("\n\n", 1)[0]
+        colon = first.find(":")
+        agencies, cut = [], 0
+        if 0 < colon <= 200:
+            agencies = lexicon.split(first[:colon], item.head_offset)
+            cut = colon + 1
+            if not any(m.status != "unknown" for m in agencies):
+                agencies, cut = [], 0
+        if not agencies:
+            agencies, cut = lexicon.leading(first, item.head_offset)
+        assignments.append(
+            Assignment(
+                label=item.label,
+                agencies=agencies,
+                duties=" ".join(body[cut:].split()).lstrip(":,; "),
+                span=Span(start=lines[item.line].start, end=end),
+            )
+        )
+    return assignments
+
+
+def split_inline_tasks(text: str, offset: int, make: Callable[[int, str, Span], Task]) -> list[Task]:
+    """'… five key tasks, including: A; B; C.' → one task per item of the list."""
+    tasks: list[Task] = []
+    for match in re.finditer(r"[^;]+", text):
+        piece = match.group()
+        stripped = piece.strip(" .\n")
+        if len(stripped) >= 3:
+            start = offset + match.start() + (len(piece) - len(piece.lstrip(" \n")))
+            tasks.append(make(len(tasks) + 1, stripped, Span(start=start, end=start + len(stripped))))
+    return tasks

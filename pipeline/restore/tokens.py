@@ -62,7 +62,6 @@ _GARBLE_END = set("?")  # ử/ữ/ứ read as ?: only right after a letter (st? 
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,:/-]\d+)*(?:%|‰)?")
 # numbers that real OCR pairs show standing for words far more often than not
-_GARBLED_NUMBERS = frozenset({"0", "6", "14", "16", "56"})  # ở, ở/ô, là, lộ/rõ, số
 _CODE = re.compile(r"\d[\w.]*(?:/[\w.&]+)*(?:[/-][\w&]+)*-?")
 _ROMAN = re.compile(r"(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})")
 _LIST_MARKER = re.compile(r"[a-zđ]\)|[a-zđ]\.|\d+(?:\.\d+)*[.)]")
@@ -166,10 +165,8 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
     if _URL.fullmatch(core):
         return "protected", ""
     if _NUMBER.fullmatch(core):
-        # a short number made of digits OCR reads for letters may be a word (6 Anh = ở Anh)
-        garbled = core in _GARBLED_NUMBERS and not (first and suffix[:1] and suffix[0] in ".)")
-        if garbled and _fold(prev_core) not in _NUMBER_CONTEXT:
-            return "word", ""
+        # Numbers are never changed, even the few that English OCR makes of a word (6 for ở,
+        # 14 for là): a wrong "fix" of a real number is far worse than a word left garbled.
         return "protected", ""
     if any(c.isdigit() for c in core) and "/" in core and _CODE.fullmatch(core):
         fixed = fix_code(core)

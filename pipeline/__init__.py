@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from pipeline.api import convert, ocr_image, segment_text, text_to_page
+from pipeline.api import convert, ocr_image, restore_lines, segment_text, text_to_page
 from pipeline.document import SCHEMA_VERSION, Document, Line, Page, Plan, Token
 from pipeline.errors import GazetteError
 from pipeline.options import Options
@@ -21,6 +21,7 @@ __all__ = [
     "__version__",
     "convert",
     "ocr_image",
+    "restore_lines",
     "segment_text",
     "text_to_page",
 ]

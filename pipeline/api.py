@@ -22,7 +22,7 @@ from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare
 
-__all__ = ["convert", "ocr_image", "segment_text", "text_to_page"]
+__all__ = ["convert", "ocr_image", "restore_lines", "segment_text", "text_to_page"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ def ocr_image(
     page.warnings = [*result.warnings, *([] if lines else ["no text found on this page"])]
     clock.add("ocr", started)
     return page
+
+
+def restore_lines(lines: list[str]) -> list:  # list[RestoredLine]; torch is imported on first use
+    """Restore Vietnamese in lines of English-model OCR text; same lines and tokens out as in."""
+    from pipeline.restore.api import restore_lines as restore
+
+    return restore(lines)
 
 
 def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], warnings: list[str]) -> list[Page]:

@@ -29,6 +29,13 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-deskew", dest="deskew", action="store_false", help="do not straighten pages")
     group.add_argument("--no-denoise", dest="denoise", action="store_false", help="do not remove specks")
     group.add_argument("--binarize", choices=("auto", "always", "never"), default="auto")
+    group.add_argument(
+        "--restore",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="restore diacritics: auto = text that looks like English-model OCR, and low-confidence vie OCR words",
+    )
+    group.add_argument("--restore-below", type=float, default=0.6, help="OCR confidence below which words are restored")
 
 
 def _options(args: argparse.Namespace, **extra: object) -> Options:
@@ -41,6 +48,8 @@ def _options(args: argparse.Namespace, **extra: object) -> Options:
         deskew=args.deskew,
         denoise=args.denoise,
         binarize=args.binarize,
+        restore=args.restore,
+        restore_below=args.restore_below,
         **extra,
     )
 
@@ -135,15 +144,32 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     return ExitCode.ok
 
 
-def _cmd_restore(args: argparse.Namespace) -> int:
-    from pipeline.files import atomic_write_text
-    from pipeline.restore.api import restore_text
+def _read_text(source: str, encoding: str | None) -> str:
+    """A text file (or stdin for '-') decoded as ingest decodes text inputs."""
+    from pipeline.errors import InputError
     from pipeline.textenc import decode_text
 
-    name = "<stdin>" if args.input == "-" else args.input
-    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
-    text, _ = decode_text(data, path=name, encoding=args.encoding)
-    lines = restore_text(text)
+    name = "<stdin>" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read it: {exc.strerror or exc}", path=name) from exc
+    return decode_text(data, path=name, encoding=encoding)[0]
+
+
+def _write_text(target: str, text: str) -> None:
+    from pipeline.files import atomic_write_text
+
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(target, text)
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pipeline.restore.api import restore_text
+
+    lines = restore_text(_read_text(args.input, args.encoding))
     if args.json:
         rows = [
             {"line": n, "source": line.source, "text": line.text, "tokens": [asdict(t) for t in line.tokens]}
@@ -152,33 +178,18 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         out = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     else:
         out = "\n".join(line.text for line in lines)
-    if args.output == "-":
-        sys.stdout.write(out)
-    else:
-        atomic_write_text(args.output, out)
+    _write_text(args.output, out)
     return ExitCode.ok
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
     from pipeline.api import segment_text
-    from pipeline.errors import InputError
-    from pipeline.files import atomic_write_text
-    from pipeline.textenc import decode_text
 
-    name = "<stdin>" if args.input == "-" else args.input
-    try:
-        data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read it: {exc.strerror or exc}", path=name) from exc
-    text, _ = decode_text(data, path=name, encoding=args.encoding)
-    plan = segment_text(text)
+    plan = segment_text(_read_text(args.input, args.encoding))
     out = plan.model_dump_json(indent=2, exclude_none=True) + "\n" if plan else "null\n"
     if plan is None:
-        print(f"gazette: {name}: not a plan (no plan title or no sections found); wrote null", file=sys.stderr)
-    if args.output == "-":
-        sys.stdout.write(out)
-    else:
-        atomic_write_text(args.output, out)
+        print(f"gazette: {args.input}: not a plan (no plan title or no sections found); wrote null", file=sys.stderr)
+    _write_text(args.output, out)
     return ExitCode.ok
 
 

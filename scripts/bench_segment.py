@@ -112,6 +112,9 @@ def bench_documents(seeds: Path, noise: NoiseModel | None) -> tuple[list[str], l
         misses += [f"extra task {t}" for t in result["extra_tasks"]]
         if misses:
             notes.append(f"- {Path(source).name}: " + ", ".join(misses))
+    restored_rows, restored_notes = bench_restored(seeds)
+    rows += restored_rows
+    notes += restored_notes
     if noise is not None:
         for source, text, gold in _documents(seeds):
             if Path(source).name not in ("003_bba5767be4c28523.txt", "ke-hoach-mau.txt"):
@@ -130,6 +133,34 @@ def bench_documents(seeds: Path, noise: NoiseModel | None) -> tuple[list[str], l
                 notes.append(f"- {name}: {5 - len(results)} of 5 draws not recognised as a plan")
             if results:
                 rows.append(_row(name, "synthetic OCR, 5 draws", results, seconds / 5))
+    return rows, notes
+
+
+def bench_restored(seeds: Path) -> tuple[list[str], list[str]]:
+    """The English-model OCR documents after restoration by the shipped model (models/restore)."""
+    from pipeline.restore.api import get_restorer, looks_garbled, restore_text
+    from pipeline.restore.restorer import MODEL_DIR
+
+    if not (MODEL_DIR / "model.safetensors").exists():
+        return [], ["- restored rows skipped: models/restore is not installed"]
+    restorer = get_restorer()
+    rows, notes = [], []
+    for source, text, gold in _documents(seeds):
+        if not looks_garbled(text, restorer):
+            continue
+        started = time.perf_counter()
+        restored = "\n".join(line.text for line in restore_text(text, restorer))
+        plan = segment_text(restored)
+        seconds = time.perf_counter() - started
+        name = f"{Path(source).name} restored"
+        result = score(plan, gold)
+        if not result["plan"]:
+            rows.append(f"| {name} | restored, then segmented | no plan found |" + " |" * 9)
+            continue
+        rows.append(_row(name, "restored, then segmented", [result], seconds))
+        misses = result["metadata_wrong"] + [f"task {t} missing" for t in result["missing_tasks"]]
+        if misses:
+            notes.append(f"- {name}: " + ", ".join(misses))
     return rows, notes
 
 

@@ -37,6 +37,7 @@ from pipeline.restore.restorer import Restorer  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
 log = logging.getLogger("train")
+MAX_LINE_TOKENS = 40
 
 
 def save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> dict:
@@ -67,6 +68,8 @@ def aligned_pairs(stream, limit: int | None = None):
     produced = 0
     for kind, noisy, clean in stream:
         noisy_tokens, clean_tokens = noisy.split(), clean.split()
+        if len(noisy_tokens) > MAX_LINE_TOKENS:
+            continue  # one very long line would pad the whole batch to its length
         # Most synthetic pairs keep one token per word: no need for the (slow) aligner.
         if len(noisy_tokens) == len(clean_tokens):
             pairs = list(zip(noisy_tokens, clean_tokens, strict=True))

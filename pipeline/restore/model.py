@@ -236,6 +236,7 @@ def save_model(model: RestoreModel, vocab: list[str], directory: Path, metadata:
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{WEIGHTS}.tmp"
     save_tensors(model, str(tmp), metadata=metadata or {})
+    tmp.chmod(0o644)
     tmp.replace(directory / WEIGHTS)
     model.config.save(directory / CONFIG)
     atomic_write_text(directory / VOCAB, "\n".join(vocab) + "\n")

@@ -92,6 +92,8 @@ def test_headings_list_markers_and_small_numbers() -> None:
     assert split_line("tang 6 Anh")[1].kind == "protected"
     assert split_line("Diéu 6 nay")[1].kind == "protected"
     assert split_line("1. Muc tiéu")[0].kind == "protected"
+    assert [p.kind for p in split_line("TM. UY BAN")] == ["protected", "word", "word"]
+    assert split_line("KT. CHU TICH")[0].kind == "protected"
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,11 @@ class Restorer:
 
     def slots(self, tokens: Sequence[str]) -> list[_Slot]:
         out = []
-        for token in tokens:
-            piece = split_token(token)
+        previous = ""
+        for position, token in enumerate(tokens):
+            # Neighbours decide some kinds: "I." opening a line, a number after "Điều"/"ngày".
+            piece = split_token(token, first=position == 0, prev_core=previous)
+            previous = piece.core
             if piece.kind == "word":
                 candidates = self.generator.candidates(piece.core, self.k)
             else:
@@ -180,3 +183,40 @@ class Restorer:
         tokens = [_TOKEN.findall(line) for line in lines]
         restored = self.restore_tokens(tokens)
         return [RestoredLine(line, tuple(r)) for line, r in zip(lines, restored, strict=True)]
+
+    def candidate_probs(
+        self, lines: Sequence[Sequence[str]], batch_lines: int = 64
+    ) -> list[list[tuple[Piece, list[Candidate], np.ndarray]]]:
+        """Per token of each line: its piece, its candidates and the model's probability of each
+        (seq2seq: given the greedy choices before it), for rescoring with a language model."""
+        width = self.model.config.max_tokens
+        windows = [(n, list(t[s : s + width])) for n, t in enumerate(lines) for s in range(0, len(t), width)]
+        found: list[list[tuple[Piece, list[Candidate], np.ndarray]]] = [[] for _ in windows]
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))  # similar lengths batched
+        for start in range(0, len(order), batch_lines):
+            ids = order[start : start + batch_lines]
+            batch, slots = self.encode([windows[w][1] for w in ids])
+            probs = self._logits(batch).softmax(-1).numpy()
+            for row, w in enumerate(ids):
+                p = probs[row]
+                found[w] = [(x.piece, x.candidates, p[j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
+        out: list[list[tuple[Piece, list[Candidate], np.ndarray]]] = [[] for _ in lines]
+        for (n, _), tokens in zip(windows, found, strict=True):
+            out[n].extend(tokens)
+        return out
+
+    def _logits(self, batch: Batch) -> torch.Tensor:
+        """[B, T, K] candidate logits of predict()'s own pass, caught as it scores each step."""
+        logits: list[torch.Tensor] = []
+        score = self.model.score
+
+        def capture(*args: torch.Tensor) -> torch.Tensor:
+            logits.append(score(*args))
+            return logits[-1]
+
+        self.model.score = capture  # predict() scores all tokens at once (encoder) or step by step
+        try:
+            self.model.predict(batch)
+        finally:
+            del self.model.score
+        return torch.cat(logits, dim=1)

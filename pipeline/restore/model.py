@@ -187,16 +187,20 @@ class RestoreModel(nn.Module):
     @torch.no_grad()
     def predict(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Chosen candidate index [B, T] and its probability [B, T] (greedy for seq2seq)."""
+        best = self.candidate_probs(batch).max(-1)
+        return best.indices, best.values
+
+    @torch.no_grad()
+    def candidate_probs(self, batch: Batch) -> torch.Tensor:
+        """[B, T, K] probability of every candidate; for seq2seq, given the greedy choices
+        before each token (what a language model may rescore)."""
         states, token_vectors = self.encode(batch)
         cands = self.candidate_vectors(batch, token_vectors)
         if self.decoder is None:
-            probs = self.score(states, cands, batch).softmax(-1)
-            best = probs.max(-1)
-            return best.indices, best.values
-        b, t, _, d = cands.shape
+            return self.score(states, cands, batch).softmax(-1)
+        b, t, k, d = cands.shape
         inputs = self.syllables.weight[BOS].expand(b, 1, d)
-        chosen_idx = torch.zeros(b, t, dtype=torch.long)
-        chosen_p = torch.zeros(b, t)
+        all_probs = torch.zeros(b, t, k)
         past = None
         for i in range(t):
             out = self.decoder(
@@ -215,11 +219,9 @@ class RestoreModel(nn.Module):
                 cand_feats=batch.cand_feats[:, i : i + 1],
                 cand_mask=batch.cand_mask[:, i : i + 1],
             )
-            probs = self.score(out.last_hidden_state, cands[:, i : i + 1], sub).softmax(-1)[:, 0]
-            best = probs.max(-1)
-            chosen_idx[:, i], chosen_p[:, i] = best.indices, best.values
-            inputs = cands[torch.arange(b), i, best.indices].unsqueeze(1)
-        return chosen_idx, chosen_p
+            all_probs[:, i] = self.score(out.last_hidden_state, cands[:, i : i + 1], sub).softmax(-1)[:, 0]
+            inputs = cands[torch.arange(b), i, all_probs[:, i].argmax(-1)].unsqueeze(1)
+        return all_probs
 
 
 # --- persistence: safetensors only, never pickle ---------------------------------------------

@@ -196,7 +196,7 @@ class Restorer:
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
             batch, slots = self.encode([windows[w][1] for w in ids])
-            probs = self._logits(batch).softmax(-1).numpy()
+            probs = self.model.candidate_probs(batch).numpy()
             for row, w in enumerate(ids):
                 p = probs[row]
                 found[w] = [(x.piece, x.candidates, p[j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
@@ -204,19 +204,3 @@ class Restorer:
         for (n, _), tokens in zip(windows, found, strict=True):
             out[n].extend(tokens)
         return out
-
-    def _logits(self, batch: Batch) -> torch.Tensor:
-        """[B, T, K] candidate logits of predict()'s own pass, caught as it scores each step."""
-        logits: list[torch.Tensor] = []
-        score = self.model.score
-
-        def capture(*args: torch.Tensor) -> torch.Tensor:
-            logits.append(score(*args))
-            return logits[-1]
-
-        self.model.score = capture  # predict() scores all tokens at once (encoder) or step by step
-        try:
-            self.model.predict(batch)
-        finally:
-            del self.model.score
-        return torch.cat(logits, dim=1)

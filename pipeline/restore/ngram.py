@@ -1,0 +1,241 @@
+"""A syllable trigram language model for diacritic restoration (decoded in restore/lattice.py).
+
+Units are lower-case lexicon syllables, `<num>` for a token with a digit (dates, codes),
+`<.>` / `<,>` for clause and list punctuation after a token and `<unk>` for anything else.
+The model is interpolated Kneser-Ney, kept in backoff form (log-probs and backoff weights of
+the n-grams that survive count pruning) in one numpy `.npz`: no pickle, loads in a blink.
+Built from the train corpora by scripts/build_restore_ngram.py into data/restore/ngram/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LM_FILE", "NGRAM_DIR", "SPECIALS", "NgramCounts", "NgramLM", "line_units", "punct_units", "token_units"]
+
+NGRAM_DIR = Path(__file__).resolve().parents[2] / "data" / "restore" / "ngram"
+LM_FILE = "lm.npz"
+
+SPECIALS = ("<unk>", "<s>", "<none>", "<num>", "<.>", "<,>")
+UNK, BOS, NONE, NUM, STOP, COMMA = range(len(SPECIALS))  # NONE: "no context", backs off to unigrams
+_STOPS = frozenset(".!?;:…")
+_NEVER = -99.0  # log-prob of units that are only contexts (<s>, <none>)
+
+
+# ----------------------------------------------------------------------------- units
+
+
+def punct_units(punct: str) -> list[str]:
+    """`<.>` for clause punctuation, `<,>` for a comma, nothing for brackets, quotes, dashes."""
+    if any(c in _STOPS for c in punct):
+        return ["<.>"]
+    return ["<,>"] if "," in punct else []
+
+
+def token_units(token: str) -> list[str]:
+    """LM units of one whitespace token (`Điều` → điều, `2019,` → <num> <,>, `tổ-chức` → tổ chức)."""
+    if token.isalpha():
+        return [token.lower()]
+    start, end = 0, len(token)
+    while start < end and not token[start].isalnum():
+        start += 1
+    while end > start and not token[end - 1].isalnum():
+        end -= 1
+    core = token[start:end]
+    if not core:
+        return punct_units(token)
+    if any(c.isdigit() for c in core):
+        units = ["<num>"]
+    else:
+        units, run = [], []
+        for c in core.lower():  # letter runs: TP.HCM → tp hcm
+            if c.isalpha():
+                run.append(c)
+            elif run:
+                units.append("".join(run))
+                run = []
+        if run:
+            units.append("".join(run))
+    return units + punct_units(token[end:])
+
+
+def line_units(text: str) -> list[str]:
+    return [u for token in text.split() for u in token_units(token)]
+
+
+# ----------------------------------------------------------------------------- counting
+
+
+class NgramCounts:
+    """Unigram, bigram and trigram counts of id sequences, as sorted int64 keys + counts."""
+
+    def __init__(self, size: int, flush_tokens: int = 4_000_000) -> None:
+        self.size = size
+        self.flush_tokens = flush_tokens
+        self._pending: list[np.ndarray] = []
+        self._pending_tokens = 0
+        self._parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[], [], []]
+
+    def add(self, ids: Sequence[int]) -> None:
+        """One sequence of unit ids (a line or paragraph); <s> is put in front."""
+        self._pending.append(np.asarray([BOS, *ids], dtype=np.int64))
+        self._pending_tokens += len(ids) + 1
+        if self._pending_tokens >= self.flush_tokens:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        seq = np.concatenate(self._pending)
+        starts = np.repeat(np.cumsum([0] + [len(p) for p in self._pending[:-1]]), [len(p) for p in self._pending])
+        pos = np.arange(len(seq)) - starts  # position inside its own sequence
+        v = self.size
+        grams = [seq[pos >= 1], None, None]
+        ok2, ok3 = np.flatnonzero(pos >= 1), np.flatnonzero(pos >= 2)
+        grams[1] = seq[ok2 - 1] * v + seq[ok2]
+        grams[2] = (seq[ok3 - 2] * v + seq[ok3 - 1]) * v + seq[ok3]
+        for order, keys in enumerate(grams):
+            self._parts[order].append(np.unique(keys, return_counts=True))
+            if len(self._parts[order]) >= 8:
+                self._parts[order] = [_merge(self._parts[order])]
+        self._pending, self._pending_tokens = [], 0
+
+    def tables(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(sorted keys, counts) for orders 1, 2, 3."""
+        self._flush()
+        return [_merge(parts) if parts else (np.zeros(0, np.int64), np.zeros(0, np.int64)) for parts in self._parts]
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.concatenate([k for k, _ in parts])
+    counts = np.concatenate([c for _, c in parts])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+
+
+def _discount(counts: np.ndarray) -> float:
+    """Kneser-Ney absolute discount n1 / (n1 + 2 n2), bounded for tiny corpora."""
+    n1, n2 = int((counts == 1).sum()), int((counts == 2).sum())
+    return min(max(n1 / (n1 + 2 * n2), 0.1), 0.9) if n1 + n2 else 0.5
+
+
+def _lookup(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each query in sorted keys (clipped) and whether it is there."""
+    if not len(keys):
+        return np.zeros(len(query), np.int64), np.zeros(len(query), bool)
+    idx = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return idx, keys[idx] == query
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+@dataclass
+class NgramLM:
+    """Trigram LM in backoff form: log P(w | u v) read from the longest stored n-gram."""
+
+    vocab: list[str]
+    lp1: np.ndarray  # [V] log P(w)
+    bow1: np.ndarray  # [V] backoff weight of context v
+    k2: np.ndarray  # sorted v*V+w
+    lp2: np.ndarray
+    bow2: np.ndarray  # backoff weight of context (v, w)
+    k3: np.ndarray  # sorted (u*V+v)*V+w
+    lp3: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.size = len(self.vocab)
+        self.index = {u: i for i, u in enumerate(self.vocab)}
+
+    def ids(self, units: Iterable[str]) -> list[int]:
+        get = self.index.get
+        return [get(u, UNK) for u in units]
+
+    def logprob(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """log P(w | x y) for arrays of ids (natural log)."""
+        v = self.size
+        i3, hit3 = _lookup(self.k3, (x * v + y) * v + w)
+        i2, hit2 = _lookup(self.k2, y * v + w)
+        ic, hitc = _lookup(self.k2, x * v + y)
+        lower = np.where(hit2, self.lp2[i2], self.bow1[y] + self.lp1[w])
+        backed = np.where(hitc, self.bow2[ic], 0.0) + lower
+        return np.where(hit3, self.lp3[i3], backed)
+
+    def score(self, units: Sequence[str], start: int = BOS) -> float:
+        """Total log-prob of a unit sequence after the context (<none>, start)."""
+        ids = np.array([NONE, start, *self.ids(units)], dtype=np.int64)
+        return float(self.logprob(ids[:-2], ids[1:-1], ids[2:]).sum()) if len(ids) > 2 else 0.0
+
+    @classmethod
+    def estimate(cls, counts: NgramCounts, vocab: list[str], min2: int = 1, min3: int = 2) -> NgramLM:
+        """Interpolated Kneser-Ney from counts; bigrams seen < min2 times and trigrams < min3
+        times are dropped and their mass left to the backoff weights."""
+        v = len(vocab)
+        (_, _), (k2, c2), (k3, c3) = counts.tables()
+        # continuation counts: distinct left neighbours (raw counts after <s>)
+        suffix, n_left = np.unique(k3 % (v * v), return_counts=True)
+        cont2 = np.zeros(len(k2), np.int64)
+        cont2[np.searchsorted(k2, suffix)] = n_left
+        after_bos = k2 // v == BOS
+        cont2[after_bos] = c2[after_bos]
+        cont1 = np.bincount(k2 % v, minlength=v).astype(np.float64)
+        cont1[[BOS, NONE]] = 0
+        d1 = _discount(cont1[cont1 > 0])
+        p1 = (np.maximum(cont1 - d1, 0) + d1 * (cont1 > 0).sum() / (v - 2)) / max(cont1.sum(), 1.0)
+        p1[[BOS, NONE]] = 0  # contexts only, never predicted
+        # bigrams
+        ctx2, w2 = k2 // v, k2 % v
+        d2 = _discount(cont2)
+        total2 = np.bincount(ctx2, weights=cont2, minlength=v)
+        types2 = np.bincount(ctx2, minlength=v)
+        p2 = (np.maximum(cont2 - d2, 0) + d2 * types2[ctx2] * p1[w2]) / total2[ctx2]
+        # trigrams
+        ctx3 = k3 // v
+        d3 = _discount(c3)
+        ctx_keys, first, types3 = np.unique(ctx3, return_index=True, return_counts=True)
+        total3 = np.add.reduceat(c3, first) if len(c3) else np.zeros(0)
+        slot = np.repeat(np.arange(len(ctx_keys)), types3)
+        p2_of3 = p2[np.searchsorted(k2, k3 % (v * v))]
+        p3 = (np.maximum(c3 - d3, 0) + d3 * types3[slot] * p2_of3) / total3[slot]
+        # prune, then backoff weights = leftover mass / mass the lower order gives the leftovers
+        keep3 = c3 >= min3
+        left3 = 1 - np.bincount(slot[keep3], weights=p3[keep3], minlength=len(ctx_keys))
+        lower3 = 1 - np.bincount(slot[keep3], weights=p2_of3[keep3], minlength=len(ctx_keys))
+        bow_ctx = np.log(np.maximum(left3, 1e-12) / np.maximum(lower3, 1e-12))
+        keep2 = (c2 >= min2) | np.isin(k2, ctx_keys[np.bincount(slot[keep3], minlength=len(ctx_keys)) > 0])
+        bow2 = np.zeros(len(k2))
+        bow2[np.searchsorted(k2, ctx_keys)] = bow_ctx
+        left2 = 1 - np.bincount(ctx2[keep2], weights=p2[keep2], minlength=v)
+        lower2 = 1 - np.bincount(ctx2[keep2], weights=p1[w2[keep2]], minlength=v)
+        lp1 = np.where(p1 > 0, np.log(np.maximum(p1, 1e-30)), _NEVER)
+        return cls(
+            list(vocab),
+            lp1.astype(np.float32),
+            np.log(np.maximum(left2, 1e-12) / np.maximum(lower2, 1e-12)).astype(np.float32),
+            k2[keep2],
+            np.log(p2[keep2]).astype(np.float32),
+            bow2[keep2].astype(np.float32),
+            k3[keep3],
+            np.log(p3[keep3]).astype(np.float32),
+        )
+
+    def save(self, path: Path) -> None:
+        """One .npz (vocabulary as a fixed-width unicode array), written atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        arrays = {name: getattr(self, name) for name in ("lp1", "bow1", "k2", "lp2", "bow2", "k3", "lp3")}
+        np.savez_compressed(tmp, vocab=np.array(self.vocab), **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> NgramLM:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        return cls(vocab=arrays.pop("vocab").tolist(), **arrays)
+
+    def describe(self) -> str:
+        return f"{self.size} units, {len(self.k2)} bigrams, {len(self.k3)} trigrams"

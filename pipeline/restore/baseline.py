@@ -8,7 +8,7 @@ Protected tokens (numbers, codes, URLs) are copied, code-fix tokens repaired (36
 from __future__ import annotations
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
-from pipeline.restore.tokens import Piece, case_pattern, join, restore_case, split_line
+from pipeline.restore.tokens import Piece, join, render, split_line
 
 __all__ = ["UnigramRestorer"]
 
@@ -28,26 +28,10 @@ class UnigramRestorer:
         return max(cands, key=lambda c: CHANNEL_WEIGHT * c.channel + c.prior)
 
     def restore_pieces(self, pieces: list[Piece]) -> list[str]:
-        """New text of every token; a single capital letter in an upper-case line stays upper."""
-        upper_line = _mostly_upper(pieces)
-        out = []
-        for piece in pieces:
-            if piece.kind != "word":
-                out.append(piece.output())
-                continue
-            text = restore_case(piece.core, self.choose(piece.core).text)
-            if upper_line and case_pattern(piece.core) == "title":
-                text = text.upper()
-            out.append(piece.output(text))
-        return out
+        """New text of every token."""
+        return render(pieces, [self.choose(p.core).text if p.kind == "word" else None for p in pieces])
 
     def restore_line(self, line: str) -> str:
         """The line with diacritics restored; whitespace and protected tokens unchanged."""
         pieces = split_line(line)
         return join(line, self.restore_pieces(pieces)) if pieces else line
-
-
-def _mostly_upper(pieces: list[Piece]) -> bool:
-    """Whether the line's words of two letters or more are mostly upper-case (a heading)."""
-    patterns = [case_pattern(p.core) for p in pieces if p.kind == "word" and sum(c.isalpha() for c in p.core) > 1]
-    return bool(patterns) and sum(p == "upper" for p in patterns) * 2 > len(patterns)

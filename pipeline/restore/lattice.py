@@ -22,7 +22,7 @@ import numpy as np
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
 from pipeline.restore.ngram import BOS, LM_FILE, NGRAM_DIR, NONE, UNK, NgramLM, line_units, punct_units, token_units
-from pipeline.restore.tokens import Piece, apply_case, case_pattern, join, restore_case, split_line
+from pipeline.restore.tokens import Piece, apply_case, case_pattern, join, render, split_line
 from pipeline.vietnamese import normalize
 
 if TYPE_CHECKING:
@@ -184,17 +184,13 @@ class NgramRestorer:
             copies = [np.array([c.kind == "copy" for c in cands]) for cands, _ in lattice]
             slots = [dataclasses.replace(s, scores=s.scores + bonus * c) for s, c in zip(slots, copies, strict=True)]
         path = viterbi(self.lm, slots, self.settings.lm_weight, _start(pieces), self.settings.beam)
-        upper_line = _mostly_upper(pieces)
-        out = []
-        for piece, (cands, _), choice in zip(pieces, lattice, path, strict=True):
-            if piece.kind != "word":
-                out.append(piece.output())
-                continue
-            text = restore_case(piece.core, cands[choice].text)
-            if upper_line and case_pattern(piece.core) == "title":
-                text = text.upper()
-            out.append(piece.output(text))
-        return out
+        return render(
+            pieces,
+            [
+                cands[choice].text if p.kind == "word" else None
+                for p, (cands, _), choice in zip(pieces, lattice, path, strict=True)
+            ],
+        )
 
     def restore_line(self, line: str) -> str:
         pieces = split_line(line)
@@ -243,9 +239,3 @@ def _vietnamese_share(pieces: Sequence[Piece]) -> float:
     """Share of word tokens with a letter beyond Latin-1 (ư ơ ă đ ạ ả ...)."""
     words = [p.core for p in pieces if p.kind == "word"]
     return sum(any(ord(c) > 0xFF and c.isalpha() for c in w) for w in words) / len(words) if words else 0.0
-
-
-def _mostly_upper(pieces: Sequence[Piece]) -> bool:
-    """Whether the line's words of two letters or more are mostly upper-case (a heading)."""
-    patterns = [case_pattern(p.core) for p in pieces if p.kind == "word" and sum(c.isalpha() for c in p.core) > 1]
-    return bool(patterns) and sum(p == "upper" for p in patterns) * 2 > len(patterns)

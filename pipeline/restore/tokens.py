@@ -27,6 +27,8 @@ __all__ = [
     "case_pattern",
     "fix_code",
     "join",
+    "mostly_upper",
+    "render",
     "restore_case",
     "split_line",
     "split_token",
@@ -271,3 +273,25 @@ def restore_case(core: str, output: str) -> str:
         upper = sum(c.isupper() for c in letters) * 2 > len(letters)
         pattern = "upper" if upper else "title" if letters[0].isupper() else "lower"
     return apply_case(pattern, output)
+
+
+def mostly_upper(pieces: Sequence[Piece]) -> bool:
+    """Whether the line's words of two letters or more are mostly upper-case (a heading)."""
+    patterns = [case_pattern(p.core) for p in pieces if p.kind == "word" and sum(c.isalpha() for c in p.core) > 1]
+    return bool(patterns) and sum(p == "upper" for p in patterns) * 2 > len(patterns)
+
+
+def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
+    """New text of every token from the lower-case output chosen for each word piece (None for
+    the others): casing restored from the input; a lone capital in an upper-case line stays upper."""
+    upper_line = mostly_upper(pieces)
+    out = []
+    for piece, text in zip(pieces, chosen, strict=True):
+        if piece.kind != "word" or text is None:
+            out.append(piece.output())
+            continue
+        text = restore_case(piece.core, text)
+        if upper_line and case_pattern(piece.core) == "title":
+            text = text.upper()
+        out.append(piece.output(text))
+    return out

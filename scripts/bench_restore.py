@@ -185,7 +185,7 @@ def pyvi_runner() -> Restore:
 
 
 def neural_runner(directory: Path) -> Restore:
-    restorer = Restorer.load(directory)
+    restorer = Restorer.load(directory, rescore=False)
 
     def run(lines: list[str]) -> list[Output]:
         return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines)]
@@ -195,7 +195,7 @@ def neural_runner(directory: Path) -> Restore:
 
 def rescored_runner(directory: Path, ngram: Path, weight: float) -> Restore:
     settings = dataclasses.replace(DecoderSettings.load(ngram / SETTINGS_FILE), rescore_lm_weight=weight)
-    rescorer = RescoredRestorer(Restorer.load(directory), NgramLM.load(ngram / LM_FILE), settings)
+    rescorer = RescoredRestorer(Restorer.load(directory, rescore=False), NgramLM.load(ngram / LM_FILE), settings)
 
     def run(lines: list[str]) -> list[Output]:
         texts = rescorer.restore_tokens([x.split() for x in lines])

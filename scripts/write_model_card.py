@@ -77,6 +77,18 @@ def main() -> None:
         "- Each candidate's logit = network score + a learned weighting of the candidate generator's "
         "channel and prior log-probabilities (initialised to the noisy-channel baseline). The softmax "
         "over the candidates is the token's confidence.",
+        *(
+            [
+                f"- Shipped with a Kneser-Ney syllable trigram LM (`ngram/lm.npz`, "
+                f"{(args.model / 'ngram' / 'lm.npz').stat().st_size / 1e6:.1f} MB, built from the train corpora by "
+                "scripts/build_restore_ngram.py) that rescores the model's candidate probabilities by Viterbi "
+                "over each line (weights in `ngram/decoder.json`, tuned on held-back train lines). This is the "
+                "`seq2seq + n-gram` row of benchmarks/restore.md; `Restorer.load(rescore=False)` gives the model "
+                "alone.",
+            ]
+            if (args.model / "ngram" / "lm.npz").exists()
+            else []
+        ),
         "",
         "## Training data",
         "Pairs (noisy line, clean line) made on the fly from the train files of ../shared/corpora "

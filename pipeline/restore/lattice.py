@@ -210,30 +210,36 @@ class RescoredRestorer:
 
     def decode(self, line: Sequence[tuple[Piece, list[Candidate], np.ndarray]]) -> list[str]:
         """Token texts from one line of Restorer.candidate_probs output."""
-        s = self.settings
-        slots, kept = [], []
-        for piece, cands, probs in line:
-            keep = [0]
-            if piece.kind != "word":
-                units = [self.lm.ids(token_units(piece.output()))]
-            else:
-                keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
-                keep = keep or [int(np.argmax(probs))]
-                units = [_units(self.lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-            logp = [s.model_weight * math.log(max(float(probs[i]), 1e-12)) for i in keep]
-            slots.append(make_slot(self.lm, units, logp))
-            kept.append(keep)
-        path = viterbi(self.lm, slots, s.rescore_lm_weight, _start([p for p, _, _ in line]), s.beam)
         texts = []
-        for (piece, cands, _), keep, choice in zip(line, kept, path, strict=True):
+        for (piece, cands, _), choice in zip(line, rescore_choices(self.lm, self.settings, line), strict=True):
             if piece.kind != "word":
                 texts.append(piece.output())
                 continue
-            cand = cands[keep[choice]]  # cased like Restorer's own output, to isolate the LM's effect
+            cand = cands[choice]  # cased like Restorer's own output, to isolate the LM's effect
             core = piece.core if cand.kind == "copy" else apply_case(case_pattern(piece.core), cand.text)
             texts.append(normalize(piece.output(core)))
         return texts
 
+
+def rescore_choices(
+    lm: NgramLM, s: DecoderSettings, line: Sequence[tuple[Piece, list[Candidate], np.ndarray]]
+) -> list[int]:
+    """Per token, the index of the candidate that the model's probabilities and the LM together
+    prefer (Viterbi over the line); 0 for tokens that are not words."""
+    slots, kept = [], []
+    for piece, cands, probs in line:
+        keep = [0]
+        if piece.kind != "word":
+            units = [lm.ids(token_units(piece.output()))]
+        else:
+            keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
+            keep = keep or [int(np.argmax(probs))]
+            units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
+        logp = [s.model_weight * math.log(max(float(probs[i]), 1e-12)) for i in keep]
+        slots.append(make_slot(lm, units, logp))
+        kept.append(keep)
+    path = viterbi(lm, slots, s.rescore_lm_weight, _start([p for p, _, _ in line]), s.beam)
+    return [keep[choice] for keep, choice in zip(kept, path, strict=True)]
 
 def _vietnamese_share(pieces: Sequence[Piece]) -> float:
     """Share of word tokens with a letter beyond Latin-1 (ư ơ ă đ ạ ả ...)."""

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
+from pipeline.restore.lattice import DecoderSettings, rescore_choices
 from pipeline.restore.model import N_FEATURES, UNK, Batch, RestoreModel, char_ids, load_model, model_id
+from pipeline.restore.ngram import LM_FILE, NgramLM
 from pipeline.restore.tokens import Piece, apply_case, case_pattern, split_token
 from pipeline.vietnamese import normalize
 
@@ -76,12 +78,19 @@ class Restorer:
         self.k = k
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.model_id = f"restore-{model.config.arch} (not saved)"
+        self.rescorer: tuple[NgramLM, DecoderSettings] | None = None
 
     @classmethod
-    def load(cls, directory: Path = MODEL_DIR, k: int = 24) -> Restorer:
+    def load(cls, directory: Path = MODEL_DIR, k: int = 24, rescore: bool = True) -> Restorer:
+        """The model of `directory`; with its n-gram LM (`ngram/`) rescoring the choices when
+        present and `rescore` is on (the measured best: benchmarks/restore.md)."""
         model, vocab = load_model(directory)
         restorer = cls(model, vocab, CandidateGenerator.load(), k)
         restorer.model_id = model_id(directory)
+        ngram = directory / "ngram"
+        if rescore and (ngram / LM_FILE).exists():
+            restorer.rescorer = (NgramLM.load(ngram / LM_FILE), DecoderSettings.load(ngram / "decoder.json"))
+            restorer.model_id += "+ngram"
         return restorer
 
     # --- encoding ---------------------------------------------------------------------------
@@ -160,11 +169,16 @@ class Restorer:
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
             batch, slots = self.encode([windows[w][1] for w in ids])
-            chosen, probs = self.model.predict(batch)
+            probs = self.model.candidate_probs(batch).numpy()
             for row, w in enumerate(ids):
+                line = [(x.piece, x.candidates, probs[row, j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
+                if self.rescorer is not None:
+                    choices = rescore_choices(*self.rescorer, line)
+                else:
+                    choices = [int(p.argmax()) for _, _, p in line]
                 restored[w] = [
-                    self._output(token, slot, int(chosen[row, j]), float(probs[row, j]))
-                    for j, (token, slot) in enumerate(zip(windows[w][1], slots[row], strict=True))
+                    self._output(token, slot, choice, float(p[choice]))
+                    for token, slot, choice, (_, _, p) in zip(windows[w][1], slots[row], choices, line, strict=True)
                 ]
         out: list[list[RestoredToken]] = [[] for _ in lines]
         for (n, _), tokens in zip(windows, restored, strict=True):

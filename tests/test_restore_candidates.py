@@ -116,3 +116,9 @@ def test_unigram_restorer_keeps_layout_protected_tokens_and_case(generator: Cand
     assert restorer.restore_line("S& NOI VU").startswith("SỞ NỘI")  # one capital letter in a heading
     assert restorer.restore_line("Nguoi dan duoc") == "Người dân được"
     assert restorer.restore_line("") == ""
+
+
+def test_signature_mark_glued_to_a_word_keeps_its_dot(generator) -> None:
+    texts = {c.text for c in generator.candidates("TM.UY", 24)}
+    assert "tm.ủy" in texts
+    assert not any(t.startswith(("tâm", "tm ")) for t in texts)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pipeline.restore.channel import Channel, skeleton
 from pipeline.restore.noise import NoiseModel
+from pipeline.restore.tokens import SIGNATURE_ABBREVIATIONS
 from pipeline.vietnamese import normalize
 
 __all__ = ["Candidate", "CandidateGenerator", "Channel", "skeleton"]
@@ -219,15 +220,21 @@ class CandidateGenerator:
         parts = _SEPARATOR.split(key)
         beam: list[tuple[str, float, float, bool]] = [("", 0.0, 0.0, False)]  # text, channel, prior, spaced
         copy = Candidate(key, 0.0, 0.0, "copy")
+        # "TM.UY BAN", "KT.CHU TICH": a signature mark glued to the next word stays as written.
+        signature = len(parts) > 1 and parts[0].upper() in SIGNATURE_ABBREVIATIONS and parts[1] == "."
         for j, part in enumerate(parts):
             if j % 2:  # a separator
                 keep = [(t + part, c + SEPARATOR_KEEP.get(part, 0.0), p, sp) for t, c, p, sp in beam]
                 spaced = [(t + " ", c + SEPARATOR_SPACE, p, True) for t, c, p, sp in beam if not sp]
-                beam = keep + spaced if part in SEPARATOR_KEEP else keep  # one space at most: a merge
+                merge_ok = part in SEPARATOR_KEEP and not (signature and j == 1)
+                beam = keep + spaced if merge_ok else keep  # one space at most: a merge
                 continue
             part_copy = self._copy(part)
             copy = Candidate(key, copy.channel + part_copy.channel, copy.prior + part_copy.prior, "copy")
-            words = _with_copy(self._single(part)[:COMPOUND_PARTS], part_copy, COMPOUND_PARTS)
+            if signature and j == 0:
+                words = [part_copy]
+            else:
+                words = _with_copy(self._single(part)[:COMPOUND_PARTS], part_copy, COMPOUND_PARTS)
             beam = heapq.nlargest(
                 k,
                 ((t + w.text, c + w.channel, p + w.prior, sp) for t, c, p, sp in beam for w in words),

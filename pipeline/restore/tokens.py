@@ -20,6 +20,7 @@ from pipeline.vietnamese import strip_diacritics
 
 __all__ = [
     "CODE_ABBREVIATIONS",
+    "SIGNATURE_ABBREVIATIONS",
     "CasePattern",
     "Kind",
     "Piece",
@@ -54,7 +55,7 @@ CODE_ABBREVIATIONS: frozenset[str] = frozenset(
 )
 _LOOKUP = {a.upper(): a for a in CODE_ABBREVIATIONS}
 # Signature-block abbreviations (thay mặt, ký thay, thừa lệnh, thừa ủy quyền, quyền).
-_SIGNATURE_ABBREVIATIONS = frozenset({"TM", "KT", "TL", "TUQ", "Q"})
+SIGNATURE_ABBREVIATIONS = frozenset({"TM", "KT", "TL", "TUQ", "Q"})
 # What the English OCR model reads Đ as in codes (ND-CP, QP-TTg, NB-CP, BLDTBXH).
 _D_GARBLES = "DPB"
 
@@ -184,7 +185,7 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
         return "protected", ""
     if first and _LIST_MARKER.fullmatch(core + suffix[:1]) and len(core) == 1:
         return "protected", ""
-    if core in _SIGNATURE_ABBREVIATIONS and suffix.startswith("."):
+    if core in SIGNATURE_ABBREVIATIONS and suffix.startswith("."):
         return "protected", ""  # TM. (thay mặt), KT. (ký thay), TL., TUQ.: not TÂM, KẾT
     if len(core) > 1 and core in CODE_ABBREVIATIONS and (len(core) > 3 or not set(_fold(core)) & set("aeiouy")):
         return "protected", ""  # CP, TTg, UBND alone (a code broken across lines); not TU, ĐA (từ, đã)

@@ -5,7 +5,6 @@ their kind, scope, aliases, abbreviations and English names, and templates that 
 once per province (Báo {tên} → Báo Thái Bình). Names and mentions are compared in a *folded*
 form: no diacritics, lower case, abbreviations spelt out (UBND → ủy ban nhân dân), and the
 look-alikes an English OCR model writes for Vietnamese letters mapped back (S& → so, d6i → doi).
-That is what lets `S& Thong tin va Truyén thong` meet Sở Thông tin và Truyền thông.
 
 Score: `fuzz.ratio` of the folded forms (normalised Indel similarity, 0..100), minus
 HEAD_PENALTY when the first letters differ (Sở Y tế and Bộ Y tế are one letter apart and two

@@ -12,6 +12,7 @@ import unicodedata
 from functools import lru_cache
 
 from pipeline.errors import CorruptInputError, EmptyInputError, EncodingError
+from pipeline.vietnamese import nfc
 
 __all__ = ["ENCODINGS", "MIN_LEAD", "MIN_VALID", "decode_text", "encode_text", "is_syllable"]
 
@@ -59,27 +60,23 @@ _TCVN3_SCORE = {
 }
 
 
-def _nfc(s: str) -> str:
-    return unicodedata.normalize("NFC", s)
-
-
 def _vni_tables() -> tuple[dict[str, str], dict[str, str]]:
     """VNI-Windows: (decode table incl. mixed-case variants, canonical letter -> VNI string)."""
     canon: dict[str, str] = {"ô": "ơ", "ö": "ư", "ñ": "đ", "î": "ỵ"}  # single-byte letters
-    canon.update({m: _nfc("i" + t) for m, t in zip("íìæóò", _TONES, strict=True)})
+    canon.update({m: nfc("i" + t) for m, t in zip("íìæóò", _TONES, strict=True)})
     for base, uni in (("a", "a"), ("e", "e"), ("o", "o"), ("u", "u"), ("y", "y"), ("ô", "ơ"), ("ö", "ư")):
         for mark, tone in zip("ùøûõï", _TONES, strict=True):
             if base + mark != "yï":  # ỵ has its own byte
-                canon[base + mark] = _nfc(uni + tone)
+                canon[base + mark] = nfc(uni + tone)
     for base, mod, marks in (
         ("a", "\u0302", "âáàåãä"),
         ("e", "\u0302", "âáàåãä"),
         ("o", "\u0302", "âáàåãä"),
         ("a", "\u0306", "êéèúüë"),
     ):
-        canon[base + marks[0]] = _nfc(base + mod)
+        canon[base + marks[0]] = nfc(base + mod)
         for mark, tone in zip(marks[1:], _TONES, strict=True):
-            canon[base + mark] = _nfc(base + mod + tone)
+            canon[base + mark] = nfc(base + mod + tone)
     canon.update({k.upper(): v.upper() for k, v in list(canon.items())})
     decode = dict(canon)
     for k, v in canon.items():
@@ -111,7 +108,7 @@ def is_syllable(word: str) -> bool:
     """True if `word` (any case, NFC or NFD) is a well-formed Vietnamese syllable with at most one tone."""
     letters = unicodedata.normalize("NFD", word.lower())
     tones = [c for c in letters if c in _TONES]
-    base = _nfc("".join(c for c in letters if c not in _TONES))
+    base = nfc("".join(c for c in letters if c not in _TONES))
     if len(tones) > 1 or not _SYLLABLE.fullmatch(base):
         return False
     return not base.endswith(("p", "t", "c", "ch")) or (bool(tones) and tones[0] in _STOP_TONES)
@@ -125,7 +122,7 @@ def _score(text: str) -> tuple[int, int]:
 
 def _cp1258(data: bytes, scoring: bool = False) -> str:
     """Windows-1258 stores most tones as combining marks after the letter: compose them."""
-    return _nfc(data.decode("cp1258"))
+    return nfc(data.decode("cp1258"))
 
 
 def _vni(data: bytes, scoring: bool = False) -> str:
@@ -263,7 +260,7 @@ def decode_text(data: bytes, *, path: str | None = None, encoding: str | None = 
         except UnicodeDecodeError:
             text, name = _detect_legacy(data, path)
     _check_binary(text, path)
-    text = _nfc(text.removeprefix("\ufeff"))
+    text = nfc(text.removeprefix("\ufeff"))
     if not text.strip():
         raise EmptyInputError("the file holds only whitespace", path=path)
     return text, name
@@ -273,7 +270,7 @@ def encode_text(text: str, encoding: str) -> bytes:
     """Encode text as the named encoding stores Vietnamese (cp1258 with combining tones; TCVN3 capitals
     with lowercase codes, as the .VnTimeH fonts did). For tests and for writing legacy files."""
     name = _canonical(encoding, None)
-    text = _nfc(text)
+    text = nfc(text)
     if name not in _LEGACY:
         return text.encode(name)
     out = bytearray()
@@ -287,7 +284,7 @@ def encode_text(text: str, encoding: str) -> bytes:
             piece = chr(code) if code else None if ch.isalpha() or (raw[:1] and raw[0] in _TCVN3) else ch
         elif name == "cp1258":  # split the tone off as a combining mark
             nfd = unicodedata.normalize("NFD", ch)
-            piece = _nfc("".join(c for c in nfd if c not in _TONES)) + "".join(c for c in nfd if c in _TONES)
+            piece = nfc("".join(c for c in nfd if c not in _TONES)) + "".join(c for c in nfd if c in _TONES)
         try:
             if piece is None:
                 raise UnicodeEncodeError(name, ch, 0, 1, "no code for this letter")

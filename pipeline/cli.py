@@ -38,6 +38,13 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--restore-below", type=float, default=0.6, help="OCR confidence below which words are restored")
 
 
+def _add_text_io(parser: argparse.ArgumentParser) -> None:
+    """Text in (file or stdin), text out (file or stdout): read by _read_text, written by _write_text."""
+    parser.add_argument("input", help="text file, or - for standard input")
+    parser.add_argument("-o", "--output", default="-", help="output file, or - for standard output (default)")
+    parser.add_argument("--encoding", help="force the input encoding: utf-8, utf-16, cp1258, vni, tcvn3")
+
+
 def _options(args: argparse.Namespace, **extra: object) -> Options:
     return Options(
         language=args.language,
@@ -85,19 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore Vietnamese diacritics in a text file, line by line",
         description="Restore text OCR'd with an English model. The output has the same lines as the input.",
     )
-    restore.add_argument("input", help="text file, or - for standard input")
-    restore.add_argument("-o", "--output", default="-", help="output file, or - for standard output (default)")
+    _add_text_io(restore)
     restore.add_argument("--json", action="store_true", help="one JSON object per line with per-token confidences")
-    restore.add_argument("--encoding", help="force the input encoding: utf-8, utf-16, cp1258, vni, tcvn3")
 
     segment = commands.add_parser(
         "segment",
         help="segment a plan's text into its structure (JSON)",
         description="Metadata, sections, tasks, agencies and timelines of a plan, as JSON (null if it is no plan).",
     )
-    segment.add_argument("input", help="text file, or - for standard input")
-    segment.add_argument("-o", "--output", default="-", help="output JSON file, or - for standard output (default)")
-    segment.add_argument("--encoding", help="force the input encoding: utf-8, utf-16, cp1258, vni, tcvn3")
+    _add_text_io(segment)
 
     lexicon = commands.add_parser("lexicon", help="the agency lexicon", description="The agency lexicon.")
     actions = lexicon.add_subparsers(dest="action", required=True, metavar="ACTION")

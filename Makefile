@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils qpdf \
-	fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-texgyre
+	fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-texgyre chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-all bench lint samples schema clean help

@@ -8,6 +8,7 @@ of the plan are character offsets into the text that was segmented (Document.tex
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ __all__ = [
     "AgencyStatus",
     "Assignment",
     "Box",
+    "Correction",
     "Debris",
     "DebrisKind",
     "Document",
@@ -40,10 +42,11 @@ __all__ = [
     "Timeline",
     "TimelineKind",
     "Token",
+    "token_id",
 ]
 
 # Bump the minor version for additive changes, the major one for breaking changes.
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 DocumentKind = Literal["pdf", "image", "text"]
 PageSource = Literal["ocr", "text-layer", "text-file"]
@@ -90,6 +93,20 @@ class Box(_Model):
         )
 
 
+class Correction(_Model):
+    """One reviewer's edit of a token, as the review journal recorded it."""
+
+    text: str = Field(description="The token's text after this correction.")
+    previous: str = Field(description="The token's text before it (the restored text for the first one).")
+    reviewer: str
+    time: str = Field(description="ISO 8601 UTC time of the edit.")
+
+
+def token_id(page: int, line: int, word: int) -> str:
+    """Stable id of a token by position, 1-based: 'p2-l14-w3' (used by the journal and ALTO/PAGE/hOCR ids)."""
+    return f"p{page}-l{line}-w{word}"
+
+
 class Token(_Model):
     """One word as read (source_text) and as currently believed (text)."""
 
@@ -99,6 +116,9 @@ class Token(_Model):
     ocr_confidence: float | None = Field(None, ge=0.0, le=1.0, description="Tesseract word confidence, 0..1.")
     restore_confidence: float | None = Field(None, ge=0.0, le=1.0)
     flags: list[str] = Field(default_factory=list, description="e.g. 'low-confidence', 'restored', 'corrected'.")
+    corrections: list[Correction] = Field(
+        default_factory=list, description="Reviewers' edits, oldest first; text is the last one's text."
+    )
 
 
 class Line(_Model):
@@ -275,6 +295,13 @@ class Document(_Model):
     def text(self) -> str:
         """Plain text: one line per OCR line, pages separated by form feeds."""
         return "\f".join(page.text for page in self.pages)
+
+    def tokens(self) -> Iterator[tuple[str, Page, Line, Token]]:
+        """Every token with its stable id (see token_id), in reading order."""
+        for page in self.pages:
+            for li, line in enumerate(page.lines, 1):
+                for wi, token in enumerate(line.tokens, 1):
+                    yield token_id(page.number, li, wi), page, line, token
 
 
 def json_schema() -> dict:

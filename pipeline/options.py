@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["OUTPUT_FORMATS", "Options"]
 
-OUTPUT_FORMATS = ("json", "txt", "jsonl")
+OUTPUT_FORMATS = ("json", "txt", "jsonl", "alto", "page", "hocr", "pdf")
 
 
 class Options(BaseModel):

@@ -1,27 +1,89 @@
-"""Exports of a Document, one module per format; `write_outputs` writes the chosen ones."""
+"""Exports of a Document, one module per format; `write_outputs` writes the chosen ones.
+
+json, txt, alto, hocr and pdf give one file per document, `<stem><suffix>`; PAGE XML holds
+one page image per file, so `page` gives `<stem>.p0001.page.xml`, … (PAGE_NAME); jsonl is one
+file per run, written by the caller. Every format but pdf is a pure function of the Document;
+pdf reads the page images from the source again (see pipeline/export/pdf.py).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pipeline.document import Document
+from pipeline.export.alto import to_alto
+from pipeline.export.hocr import to_hocr
 from pipeline.export.json import to_json, to_jsonl_line
+from pipeline.export.page import to_page_xml
 from pipeline.export.text import to_text
-from pipeline.files import atomic_write_text
+from pipeline.files import atomic_write_bytes, atomic_write_text
 
-__all__ = ["SUFFIXES", "to_json", "to_jsonl_line", "to_text", "write_outputs"]
+__all__ = [
+    "PAGE_NAME",
+    "SUFFIXES",
+    "output_files",
+    "page_xml_path",
+    "to_alto",
+    "to_hocr",
+    "to_json",
+    "to_jsonl_line",
+    "to_page_xml",
+    "to_text",
+    "write_outputs",
+]
 
-# Outputs for one input are <stem><suffix>; jsonl is one file per run, written by the caller.
-SUFFIXES = {"json": ".json", "txt": ".txt"}
+log = logging.getLogger(__name__)
+
+SUFFIXES = {"json": ".json", "txt": ".txt", "alto": ".alto.xml", "page": ".page.xml", "hocr": ".hocr", "pdf": ".pdf"}
+PAGE_NAME = "{stem}.p{number:04d}.page.xml"
+_TEXT_WRITERS = {"json": to_json, "txt": to_text, "alto": to_alto, "hocr": to_hocr}
+
+
+def page_xml_path(stem: Path, number: int) -> Path:
+    return stem.with_name(PAGE_NAME.format(stem=stem.name, number=number))
+
+
+def output_files(stem: Path) -> list[Path]:
+    """The per-document outputs that exist for `stem`, of every format (PAGE's one per page)."""
+    paths = [stem.with_name(stem.name + suffix) for fmt, suffix in SUFFIXES.items() if fmt != "page"]
+    pages = stem.parent.glob(_glob_escape(stem.name) + ".p[0-9][0-9][0-9][0-9]*.page.xml")
+    return [p for p in paths if p.exists()] + sorted(pages)
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def write_outputs(document: Document, stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    """Write each per-document format next to `stem` (e.g. out/plans/a.pdf → a.pdf.json)."""
-    written = []
-    for fmt in formats:
-        if fmt not in SUFFIXES:
-            continue
-        target = stem.with_name(stem.name + SUFFIXES[fmt])
-        atomic_write_text(target, to_json(document) if fmt == "json" else to_text(document))
-        written.append(target)
+    """Write each per-document format next to `stem` (e.g. out/plans/a.pdf → a.pdf.json).
+
+    The pdf is written last (it is the slow one and the one that needs the source file), and
+    skipped with a warning for text inputs, which have no page image; PAGE XML likewise covers
+    only pages that have an image and word boxes.
+    """
+    written: list[Path] = []
+    for fmt in sorted(formats, key=lambda f: f == "pdf"):
+        if fmt in _TEXT_WRITERS:
+            target = stem.with_name(stem.name + SUFFIXES[fmt])
+            atomic_write_text(target, _TEXT_WRITERS[fmt](document))
+            written.append(target)
+        elif fmt == "page":
+            pages = to_page_xml(document)
+            skipped = [p.number for p in document.pages if p.number not in pages]
+            if skipped:
+                log.warning("%s: no PAGE XML for page(s) %s (no image or boxes)", document.source_path, skipped)
+            for number, xml in pages.items():
+                target = page_xml_path(stem, number)
+                atomic_write_text(target, xml)
+                written.append(target)
+        elif fmt == "pdf":
+            from pipeline.export.pdf import has_page_images, to_pdf
+
+            if not has_page_images(document):
+                log.warning("%s: no searchable PDF for a text input (it has no page image)", document.source_path)
+                continue
+            target = stem.with_name(stem.name + SUFFIXES[fmt])
+            atomic_write_bytes(target, to_pdf(document))
+            written.append(target)
     return written

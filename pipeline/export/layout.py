@@ -1,0 +1,150 @@
+"""What the archival exports (ALTO, PAGE, hOCR, PDF) share: blocks of lines, words, confidences.
+
+The data model has no block level (Page → Line → Token), so a block is a run of lines with
+text; blank lines (kept from text inputs) separate blocks, and an OCR page is one block.
+Ids derive from `token_id` so the same word has the same id in every format and in the
+review journal: page `p1`, block `p1-b1`, line `p1-l2`, word `p1-l2-w3`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.document import Box, Line, Page, Token, token_id
+from pipeline.vietnamese import nfc
+
+__all__ = [
+    "BlockView",
+    "LineView",
+    "WordPart",
+    "clip",
+    "is_corrected",
+    "is_restored",
+    "machine_confidence",
+    "machine_text",
+    "page_blocks",
+    "short_number",
+    "word_confidence",
+    "word_parts",
+]
+
+
+@dataclass(frozen=True)
+class WordPart:
+    """One whitespace-free piece of a token's current text, with its share of the token's box.
+
+    A restored merge ("véindi" → "với nội") or a reviewer's edit can put a space inside one
+    token; formats whose word element means one word get one part per word, with ids
+    `<token_id>-1`, `<token_id>-2` (the token id itself when the token is one word).
+    """
+
+    id: str
+    text: str
+    box: Box | None
+    token: Token
+    first: bool  # the token's first part: carries what belongs to the token once (its OCR reading)
+
+
+@dataclass
+class LineView:
+    id: str
+    line: Line
+    box: Box | None
+    tokens: list[tuple[str, Token]]  # (token id, token) in reading order
+    parts: list[WordPart] = field(default_factory=list)
+
+
+@dataclass
+class BlockView:
+    id: str
+    lines: list[LineView]
+    box: Box | None
+
+
+def is_corrected(token: Token) -> bool:
+    """A reviewer changed (or confirmed) this word in the review journal."""
+    return bool(token.corrections) or "corrected" in token.flags
+
+
+def machine_text(token: Token) -> str:
+    """The text before any reviewer touched it: restored if restore changed it, else as read."""
+    if token.corrections:
+        return token.corrections[0].previous
+    return token.source_text if is_corrected(token) else token.text
+
+
+def is_restored(token: Token) -> bool:
+    return token.restore_confidence is not None or "restored" in token.flags
+
+
+def machine_confidence(token: Token) -> float | None:
+    """The machine's confidence in machine_text: the restore model's when the token went
+    through it (it scores the text restore chose), else the OCR confidence."""
+    if token.restore_confidence is not None:
+        return token.restore_confidence
+    return token.ocr_confidence
+
+
+def word_confidence(token: Token) -> float | None:
+    """The machine's confidence in the current text, or None when a person wrote it: no
+    machine scored a reviewer's text, and its correction status says more than a number would."""
+    return None if is_corrected(token) else machine_confidence(token)
+
+
+def short_number(value: float) -> str:
+    """0.9, 0.8731, 1: confidences without float noise (0.8730999999999999)."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def clip(box: Box, width: int | None, height: int | None) -> Box:
+    """The box inside the page (preprocessing maps boxes back with rounding)."""
+    x_max = width if width else max(box.x1, 0)
+    y_max = height if height else max(box.y1, 0)
+    x0, y0 = min(max(box.x0, 0), x_max), min(max(box.y0, 0), y_max)
+    return Box(x0=x0, y0=y0, x1=min(max(box.x1, x0), x_max), y1=min(max(box.y1, y0), y_max))
+
+
+def _split_box(box: Box, words: list[str]) -> list[Box]:
+    """Share a box among words in proportion to their length, one character per space."""
+    total = sum(len(w) for w in words) + len(words) - 1
+    boxes, used = [], 0
+    for word in words:
+        x0 = box.x0 + round(box.width * used / total)
+        used += len(word)
+        x1 = box.x0 + round(box.width * used / total)
+        boxes.append(Box(x0=x0, y0=box.y0, x1=max(x1, x0), y1=box.y1))
+        used += 1
+    return boxes
+
+
+def word_parts(tid: str, token: Token, box: Box | None) -> list[WordPart]:
+    words = nfc(token.text).split()
+    if len(words) <= 1:
+        return [WordPart(tid, w, box, token, True) for w in words]
+    boxes = _split_box(box, words) if box else [None] * len(words)
+    return [WordPart(f"{tid}-{n}", w, b, token, n == 1) for n, (w, b) in enumerate(zip(words, boxes, strict=True), 1)]
+
+
+def page_blocks(page: Page) -> list[BlockView]:
+    """The page's lines with text, grouped into blocks at blank lines, boxes clipped to the page."""
+    blocks: list[BlockView] = []
+    run: list[LineView] = []
+
+    def close_run() -> None:
+        if run:
+            box = Box.union([line.box for line in run if line.box])
+            blocks.append(BlockView(f"p{page.number}-b{len(blocks) + 1}", list(run), box))
+            run.clear()
+
+    for number, line in enumerate(page.lines, 1):
+        tokens = [(token_id(page.number, number, n), t) for n, t in enumerate(line.tokens, 1)]
+        boxes = {tid: clip(t.box, page.width, page.height) for tid, t in tokens if t.box}
+        parts = [part for tid, t in tokens for part in word_parts(tid, t, boxes.get(tid))]
+        if not parts:
+            close_run()
+            continue
+        # The line box must contain its words (PAGE requires it; tesseract's boxes usually do).
+        own = [clip(line.box, page.width, page.height)] if line.box else []
+        run.append(LineView(f"p{page.number}-l{number}", line, Box.union(own + list(boxes.values())), tokens, parts))
+    close_run()
+    return blocks

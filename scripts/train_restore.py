@@ -63,6 +63,12 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path, groups: dict) -
     optimizer.load_state_dict({"state": state, "param_groups": groups["param_groups"]})
 
 
+def load_extra_pairs(path: Path) -> list[tuple[str, str]]:
+    """(noisy, clean) from JSON Lines with those keys, e.g. `gazette corrections export`'s pairs.jsonl."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(row["noisy"], normalize(row["clean"])) for row in rows if row["noisy"].strip() and row["clean"].strip()]
+
+
 def aligned_pairs(stream, limit: int | None = None):
     """(kind, noisy tokens, clean targets) for pairs the aligner accepts."""
     produced = 0
@@ -168,13 +174,13 @@ def main() -> None:
     log.info("loading corpora from %s", args.corpora)
     text = load_training_text(args.corpora, args.per_domain, seed=args.seed)
     ocr = load_ocr_pairs()
-    for extra in args.extra_pairs:
-        ocr += [(r["noisy"], normalize(r["clean"])) for r in map(json.loads, extra.read_text().splitlines())]
     # Dev: the last 600 real OCR pairs and 200 lines per domain, kept out of training.
     dev_text = {d: lines[-200:] for d, lines in text.items()}
     train_text = {d: lines[:-200] for d, lines in text.items()}
     dev = list(aligned_pairs(pair_stream(dev_text, ocr[-600:], seed=12345), limit=1200))
     ocr = ocr[:-600]
+    for extra in args.extra_pairs:  # added after the dev split: reviewers' pairs are for training
+        ocr += load_extra_pairs(extra)
     log.info(
         "%d OCR pairs, %d dev lines, vocab %d, %d parameters",
         len(ocr),

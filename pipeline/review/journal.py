@@ -1,0 +1,250 @@
+"""The corrections journal: every reviewer edit, appended to OUT_DIR/.gazette/corrections.jsonl.
+
+The journal, not the Document JSON, is the record of what reviewers did: outputs are derived
+from it (`gazette export`, a re-run of `gazette convert`), so it survives a kernel restart, a
+browser reload, a killed server and a re-conversion of the archive.
+
+Format: JSON Lines, one `CorrectionRecord` per line, UTF-8, never rewritten. Each append is
+one `os.write` of the whole line on an O_APPEND descriptor, under an exclusive `flock` (two
+processes never interleave), followed by `fsync`. A writer killed mid-append leaves a torn last
+line; loading skips it with a warning and keeps every completed record, and the next append
+first ends the torn fragment with a newline so it can never swallow a complete record.
+
+Which records belong to a document: those with its sha256 (the content that was reviewed,
+wherever the file now lives in the archive) or its path relative to OUT_DIR (the same file,
+re-scanned). Each record carries the token's `source_text` at edit time; a record whose token
+no longer exists, or now reads a different source text (the file was re-scanned or converted
+with other settings), is an orphan: reported by `apply_corrections`, never applied to the
+wrong word and never removed from the journal.
+
+Conflict rule: records apply in journal order, the last one wins, and nothing is overwritten
+silently. Every record stores `previous`, the text its reviewer saw; when it differs from the
+token's text at that point of the journal (another reviewer corrected the word meanwhile),
+the record is still applied, every correction stays in `Token.corrections`, and the token is
+flagged `correction-conflict` (the review widget shows it and queues the word for review).
+A record whose text equals its previous text is a confirmation: the word was checked and is
+right. Flags: `reviewed` once a token has any correction, `corrected` when its text differs
+from the text before review.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.document import Correction, Document, Token
+from pipeline.errors import ExportError
+
+__all__ = [
+    "JOURNAL_PATH",
+    "CorrectionRecord",
+    "Journal",
+    "OrphanCorrection",
+    "apply_corrections",
+    "belongs_to",
+    "new_record",
+    "original_text",
+    "reapply_journal",
+]
+
+log = logging.getLogger(__name__)
+
+JOURNAL_PATH = Path(".gazette") / "corrections.jsonl"  # under OUT_DIR
+REVIEW_FLAGS = ("reviewed", "corrected", "correction-conflict")
+
+
+class CorrectionRecord(BaseModel):
+    """One line of the journal: one reviewer's edit of one token."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    edit_id: str = Field(description="Unique id of this edit (uuid4 hex).")
+    document_sha256: str
+    document: str = Field(description="The document's path under OUT_DIR without '.json', e.g. 'scans/a.pdf'.")
+    page: int = Field(ge=1)
+    token: str = Field(description="token_id(): 'p2-l14-w3'.")
+    source_text: str = Field(description="The token's source_text when it was edited.")
+    previous: str = Field(description="The text the reviewer saw before the edit.")
+    text: str
+    reviewer: str
+    time: str = Field(description="ISO 8601 UTC.")
+
+    def as_correction(self) -> Correction:
+        return Correction(text=self.text, previous=self.previous, reviewer=self.reviewer, time=self.time)
+
+
+@dataclass(frozen=True)
+class OrphanCorrection:
+    """A journal record that no longer fits its document: reported, kept in the journal."""
+
+    record: CorrectionRecord
+    reason: str
+
+
+def new_record(
+    document: Document, relative: str, token: str, text: str, reviewer: str, previous: str | None = None
+) -> CorrectionRecord:
+    """A record of `reviewer` setting `token` to `text`; `previous` is the text the reviewer saw
+    (default: the token's text in `document`)."""
+    found = next(((page, t) for tid, page, _, t in document.tokens() if tid == token), None)
+    if found is None:
+        raise KeyError(f"{relative}: no token {token}")
+    page, current = found
+    return CorrectionRecord(
+        edit_id=uuid.uuid4().hex,
+        document_sha256=document.sha256,
+        document=relative,
+        page=page.number,
+        token=token,
+        source_text=current.source_text,
+        previous=current.text if previous is None else previous,
+        text=text,
+        reviewer=reviewer,
+        time=datetime.now(UTC).isoformat(timespec="microseconds"),
+    )
+
+
+class Journal:
+    """The append-only corrections journal of one output folder."""
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / JOURNAL_PATH
+
+    def append(self, record: CorrectionRecord) -> None:
+        """Write one record durably; raises ExportError when the journal cannot be written."""
+        line = (record.model_dump_json() + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise ExportError(f"cannot open the corrections journal ({exc.strerror or exc})", path=self.path) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # end a torn line left by a killed writer
+            written = os.write(fd, line)
+            if written != len(line):  # a full disk can cut a write short: end it so the next line stays whole
+                os.write(fd, b"\n")
+                raise OSError(28, "short write (disk full?)")
+            os.fsync(fd)
+        except OSError as exc:
+            raise ExportError(f"cannot write the corrections journal ({exc.strerror or exc})", path=self.path) from exc
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def load(self) -> list[CorrectionRecord]:
+        """Every complete record, in journal order; damaged or torn lines are skipped with a warning."""
+        try:
+            with self.path.open("rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # a concurrent append is never seen half-written
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ExportError(f"cannot read the corrections journal ({exc.strerror or exc})", path=self.path) from exc
+        records = []
+        chunks = data.split(b"\n")
+        for number, chunk in enumerate(chunks, 1):
+            if not chunk.strip():
+                continue
+            try:
+                records.append(CorrectionRecord.model_validate_json(chunk))
+            except (ValidationError, ValueError):
+                torn = number == len(chunks)  # no newline after it: the writer stopped mid-append
+                log.warning(
+                    "%s: line %d %s; skipped (%d bytes)",
+                    self.path,
+                    number,
+                    "is incomplete (a writer stopped mid-append)" if torn else "is damaged",
+                    len(chunk),
+                )
+        return records
+
+    def records_for(self, document: Document, relative: str) -> list[CorrectionRecord]:
+        return [r for r in self.load() if belongs_to(r, document, relative)]
+
+
+def belongs_to(record: CorrectionRecord, document: Document, relative: str) -> bool:
+    return record.document_sha256 == document.sha256 or record.document == relative
+
+
+def original_text(token: Token) -> str:
+    """The token's text before any review: what OCR (and restore) made of it."""
+    return token.corrections[0].previous if token.corrections else token.text
+
+
+def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tuple[Document, list[OrphanCorrection]]:
+    """A copy of `document` with the records applied in order, and the records that no longer fit.
+
+    Records already present in a token's history (a Document JSON exported with corrections)
+    are not applied twice, so applying the whole journal again is harmless.
+    """
+    document = document.model_copy(deep=True)
+    tokens = {tid: token for tid, _, _, token in document.tokens()}
+    orphans: list[OrphanCorrection] = []
+    touched: dict[str, Token] = {}
+    for record in records:
+        token = tokens.get(record.token)
+        if token is None:
+            orphans.append(OrphanCorrection(record, f"token {record.token} no longer exists"))
+            continue
+        if token.source_text != record.source_text:
+            orphans.append(
+                OrphanCorrection(
+                    record,
+                    f"token {record.token} now reads {token.source_text!r}, "
+                    f"the correction was made on {record.source_text!r}",
+                )
+            )
+            continue
+        correction = record.as_correction()
+        if correction in token.corrections:
+            continue
+        conflict = record.previous != token.text
+        token.corrections = [*token.corrections, correction]
+        token.text = record.text
+        if conflict:
+            token.flags = _with_flag(token.flags, "correction-conflict")
+        touched[record.token] = token
+    for token in touched.values():
+        flags = _with_flag(token.flags, "reviewed")
+        if token.text != original_text(token):
+            flags = _with_flag(flags, "corrected")
+        else:
+            flags = [f for f in flags if f != "corrected"]
+        token.flags = flags
+    return document, orphans
+
+
+def reapply_journal(document: Document, out_dir: str | Path, relative: str) -> tuple[Document, list[OrphanCorrection]]:
+    """After (re-)converting a file: its journal records applied, orphans reported.
+
+    `relative` is the file's output stem under out_dir ('scans/a.pdf' for out/scans/a.pdf.json).
+    Batch runs call this before writing outputs, so corrections survive a re-run of convert.
+    """
+    records = Journal(out_dir).records_for(document, relative)
+    if not records:
+        return document, []
+    document, orphans = apply_corrections(document, records)
+    for orphan in orphans:
+        log.warning(
+            "%s: correction %s by %s not applied: %s",
+            relative,
+            orphan.record.edit_id,
+            orphan.record.reviewer,
+            orphan.reason,
+        )
+    return document, orphans
+
+
+def _with_flag(flags: list[str], flag: str) -> list[str]:
+    return flags if flag in flags else [*flags, flag]

@@ -1,0 +1,88 @@
+"""Which words the review queues: low confidence, unknown agencies, conflicts."""
+
+from __future__ import annotations
+
+from pipeline.api import text_to_page
+from pipeline.document import (
+    AgencyMention,
+    Document,
+    Plan,
+    PlanMetadata,
+    Provenance,
+    Section,
+    Span,
+    Task,
+)
+from pipeline.review.attention import review_states
+from pipeline.review.journal import apply_corrections, new_record
+
+TEXT = "KẾ HOẠCH số hóa\f1. Đơn vị chủ trì: Sở Tư liệu Xyz\nThời gian: Quý II/2025"
+
+
+def _document(mentions: list[AgencyMention]) -> Document:
+    pages = [text_to_page(chunk, number) for number, chunk in enumerate(TEXT.split("\f"), 1)]
+    task = Task(
+        label="1", path="1", level=1, title="Đơn vị chủ trì", span=Span(start=16, end=len(TEXT)), leads=mentions
+    )
+    section = Section(heading="KẾ HOẠCH", kind="content", span=Span(start=0, end=len(TEXT)), tasks=[task])
+    return Document(
+        source_path="plan.txt",
+        sha256="ab" * 32,
+        kind="text",
+        pages=pages,
+        provenance=Provenance(gazette_version="test"),
+        plan=Plan(language="vi", metadata=PlanMetadata(), sections=[section]),
+    )
+
+
+def _mention(name: str, status: str) -> AgencyMention:
+    start = TEXT.index(name)
+    return AgencyMention(text=name, span=Span(start=start, end=start + len(name)), status=status)
+
+
+def test_levels_follow_the_lower_of_ocr_and_restore_confidence() -> None:
+    document = _document([])
+    tokens = [token for _, _, _, token in document.tokens()]
+    tokens[0].ocr_confidence, tokens[0].restore_confidence = 0.95, 0.4
+    tokens[1].ocr_confidence = 0.7
+    tokens[2].ocr_confidence = 0.99
+    tokens[3].flags = ["low-confidence"]
+    states = list(review_states(document).values())
+    assert [(s.level, s.confidence) for s in states[:4]] == [
+        ("low", 0.4),
+        ("doubtful", 0.7),
+        ("ok", 0.99),
+        ("low", None),
+    ]
+    assert [s.flagged for s in states[:4]] == [True, False, False, True]
+    assert states[5].level == "ok" and states[5].confidence is None  # typed text: nothing to doubt
+
+
+def test_words_of_an_unknown_agency_are_queued_and_matched_ones_are_not() -> None:
+    unknown = _mention("Sở Tư liệu Xyz", "unknown")
+    matched = _mention("Quý II/2025", "matched")  # not an agency, but shows that status decides
+    states = review_states(_document([unknown, matched]))
+    queued = [tid for tid, state in states.items() if state.flagged]
+    assert queued == ["p2-l1-w6", "p2-l1-w7", "p2-l1-w8", "p2-l1-w9"]  # on page 2, after the form feed
+    assert states["p2-l1-w9"].agency == unknown
+
+
+def test_agency_spans_still_find_their_words_after_a_correction_changed_the_text_length() -> None:
+    document = _document([_mention("Sở Tư liệu Xyz", "unknown")])
+    corrected, _ = apply_corrections(document, [new_record(document, "plan.txt", "p1-l1-w1", "KẾ HOẠCH:", "lan")])
+    states = review_states(corrected)
+    assert [tid for tid, state in states.items() if state.agency] == ["p2-l1-w6", "p2-l1-w7", "p2-l1-w8", "p2-l1-w9"]
+
+
+def test_a_reviewed_word_leaves_the_queue_and_a_conflict_brings_it_back_until_reviewed_again() -> None:
+    document = _document([_mention("Sở Tư liệu Xyz", "unknown")])
+    lan = new_record(document, "plan.txt", "p2-l1-w9", "Xây", "lan")
+    minh = new_record(document, "plan.txt", "p2-l1-w9", "Xyz.", "minh")  # saw 'Xyz' too: a conflict
+    reviewed, _ = apply_corrections(document, [lan])
+    state = review_states(reviewed)["p2-l1-w9"]
+    assert (state.flagged, state.pending) == (True, False)
+    conflicted, _ = apply_corrections(document, [lan, minh])
+    state = review_states(conflicted)["p2-l1-w9"]
+    assert (state.conflict, state.pending) == (True, True)
+    settled, _ = apply_corrections(conflicted, [new_record(conflicted, "plan.txt", "p2-l1-w9", "Xây", "lan")])
+    assert review_states(settled)["p2-l1-w9"].pending is False

@@ -100,6 +100,7 @@ class Correction(_Model):
     previous: str = Field(description="The token's text before it (the restored text for the first one).")
     reviewer: str
     time: str = Field(description="ISO 8601 UTC time of the edit.")
+    edit_id: str | None = Field(None, description="The journal record's id (applying the journal twice is a no-op).")
 
 
 def token_id(page: int, line: int, word: int) -> str:

@@ -77,7 +77,9 @@ class CorrectionRecord(BaseModel):
     time: str = Field(description="ISO 8601 UTC.")
 
     def as_correction(self) -> Correction:
-        return Correction(text=self.text, previous=self.previous, reviewer=self.reviewer, time=self.time)
+        return Correction(
+            text=self.text, previous=self.previous, reviewer=self.reviewer, time=self.time, edit_id=self.edit_id
+        )
 
 
 @dataclass(frozen=True)
@@ -206,11 +208,10 @@ def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tu
                 )
             )
             continue
-        correction = record.as_correction()
-        if correction in token.corrections:
+        if any(c.edit_id == record.edit_id for c in token.corrections):
             continue
         conflict = record.previous != token.text
-        token.corrections = [*token.corrections, correction]
+        token.corrections = [*token.corrections, record.as_correction()]
         token.text = record.text
         if conflict:
             token.flags = _with_flag(token.flags, "correction-conflict")

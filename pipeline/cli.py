@@ -80,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
     )
+    run = convert.add_argument_group("batch options (a rerun into the same OUTDIR skips files already done)")
+    run.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core; 0: in this process)"
+    )
+    run.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the files on a Dask cluster: its scheduler address (tcp://host:8786), or 'local'",
+    )
+    run.add_argument("--retry-failed", action="store_true", help="convert files that failed in an earlier run again")
+    run.add_argument("--force", action="store_true", help="convert every file again, done or not")
+    run.add_argument(
+        "--progress",
+        choices=("auto", "rich", "log", "none"),
+        default="auto",
+        help="a progress bar (rich), one log line per file (log) or nothing; auto: the bar on a terminal",
+    )
     _add_options(convert)
 
     ocr = commands.add_parser("ocr", help="OCR one image or PDF and print its text", description="OCR one file.")
@@ -111,31 +128,59 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--split", action="store_true", help="read each NAME as a list of agencies")
     lookup.add_argument("--json", action="store_true", help="print the mentions as JSON lines")
 
+    review = commands.add_parser(
+        "review",
+        help="correct converted documents in the browser",
+        description="Serve the review app (Voilà) for OUT_DIR on localhost and print its URL. Corrections go to "
+        "OUT_DIR/.gazette/corrections.jsonl as they are made.",
+    )
+    review.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="the folder `gazette convert -o` wrote")
+    review.add_argument("--port", type=int, default=8866, help="local port (default: 8866)")
+    review.add_argument("--reviewer", help="your name, recorded with every correction (default: your login name)")
+    review.add_argument("--no-browser", dest="open_browser", action="store_false", help="only print the URL")
+
+    export = commands.add_parser(
+        "export",
+        help="re-export converted documents with the reviewers' corrections applied",
+        description="Re-write the outputs of every converted document in OUT_DIR with the corrections journal applied.",
+    )
+    export.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    export.add_argument(
+        "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
+    )
+
+    corrections = commands.add_parser(
+        "corrections", help="reviewers' corrections", description="Reviewers' corrections."
+    )
+    corrections_actions = corrections.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pairs = corrections_actions.add_parser(
+        "export",
+        help="write (OCR, corrected) line pairs and line images as training data",
+        description="Every line with a correction: a {noisy, clean} JSON line (scripts/train_restore.py "
+        "--extra-pairs reads it) and, for page images, a PNG crop with its .gt.txt in PAIRS-lines/.",
+    )
+    pairs.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    pairs.add_argument("-o", "--output", type=Path, required=True, metavar="PAIRS.jsonl")
+
     schema = commands.add_parser("schema", help="print the JSON schema of the output", description="JSON schema.")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     return parser
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from pipeline.batch import convert_many
+    from pipeline.batch import BatchOptions, convert_many, print_summary
 
     options = _options(args, formats=args.formats)
-
-    def report(result) -> None:
-        if result.ok:
-            log.info("ok      %s (%d pages, %.1f s)", result.item.path, result.pages, result.seconds)
-        else:
-            log.error("FAILED  %s", result.error["message"])
-
-    summary = convert_many(args.inputs, args.output, options, on_result=report)
-    failures = ", ".join(f"{kind} {n}" for kind, n in summary.failures_by_kind.most_common())
-    print(
-        f"converted {summary.converted} file(s), {summary.pages} page(s), failed {summary.failed}"
-        f"{f' ({failures})' if failures else ''} in {summary.seconds:.1f} s → {args.output}"
+    batch = BatchOptions(
+        jobs=args.jobs, dask=args.dask, force=args.force, retry_failed=args.retry_failed, progress=args.progress
     )
-    if summary.failed:
-        print(f"errors: {args.output / 'errors.jsonl'}", file=sys.stderr)
-    return ExitCode.some_files_failed if summary.failed else ExitCode.ok
+    if args.dask:  # Dask's own INFO lines (connections, plugins) would drown the file lines
+        import distributed  # noqa: F401  (it sets its loggers' levels when imported: ours must come after)
+
+        logging.getLogger("distributed").setLevel(logging.DEBUG if args.verbose >= 2 else logging.WARNING)
+    summary = convert_many(args.inputs, args.output, options, batch)
+    print_summary(summary)
+    return summary.exit_code
 
 
 def _cmd_ocr(args: argparse.Namespace) -> int:
@@ -225,6 +270,45 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return ExitCode.ok
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review.app import serve
+
+    return serve(args.out_dir, port=args.port, reviewer=args.reviewer, open_browser=args.open_browser)
+
+
+def _report_orphans(orphans: list) -> None:
+    if orphans:
+        print(f"{len(orphans)} correction(s) not applied (kept in the journal):", file=sys.stderr)
+        for orphan in orphans:
+            record = orphan.record
+            print(f"  {record.document} {record.token} by {record.reviewer}: {orphan.reason}", file=sys.stderr)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.review.corrections import export_outputs
+
+    summary = export_outputs(args.out_dir, Options(formats=args.formats).formats)
+    print(
+        f"exported {summary.documents} document(s), {summary.corrected_tokens} corrected word(s): "
+        f"{len(summary.written)} file(s) → {args.out_dir}"
+    )
+    _report_orphans(summary.orphans)
+    for problem in summary.skipped:
+        print(f"gazette: skipped {problem}", file=sys.stderr)
+    return ExitCode.some_files_failed if summary.skipped else ExitCode.ok
+
+
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    from pipeline.review.corrections import export_line_pairs
+
+    summary = export_line_pairs(args.out_dir, args.output)
+    print(f"{summary.pairs} line pair(s) → {args.output}; {summary.crops} line image(s) → {summary.lines_folder}")
+    _report_orphans(summary.orphans)
+    for problem in [*summary.missing_images, *summary.skipped]:
+        print(f"gazette: {problem}", file=sys.stderr)
+    return ExitCode.some_files_failed if summary.skipped else ExitCode.ok
+
+
 COMMANDS = {
     "convert": _cmd_convert,
     "ocr": _cmd_ocr,
@@ -232,6 +316,9 @@ COMMANDS = {
     "segment": _cmd_segment,
     "lexicon": _cmd_lexicon,
     "schema": _cmd_schema,
+    "review": _cmd_review,
+    "export": _cmd_export,
+    "corrections": _cmd_corrections,
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "CorruptInputError",
+    "DiskFullError",
     "EmptyInputError",
     "EncodingError",
     "EncryptedInputError",
@@ -20,10 +21,16 @@ __all__ = [
     "GazetteError",
     "InputError",
     "InputTooLargeError",
+    "InternalError",
     "MissingDependencyError",
     "ModelError",
     "OcrError",
+    "OutputLockedError",
+    "PortInUseError",
+    "SourceMissingError",
+    "SourceUnavailableError",
     "UnsupportedInputError",
+    "WorkerLostError",
 ]
 
 
@@ -38,6 +45,7 @@ class ExitCode(IntEnum):
     ocr_error = 5
     model_error = 6
     export_error = 7
+    output_locked = 8
     internal_error = 15
     interrupted = 130
 
@@ -80,7 +88,7 @@ class InputError(GazetteError):
 
 class CorruptInputError(InputError):
     code = "E101"
-    advice = "The file is damaged or truncated; re-scan or re-export it (qpdf --check file.pdf tells more)."
+    advice = "The file is damaged or truncated; re-scan or re-export it (for a PDF, qpdf --check FILE tells more)."
 
 
 class UnsupportedInputError(InputError):
@@ -108,6 +116,14 @@ class EncryptedInputError(InputError):
     advice = "Remove the password first (qpdf --decrypt --password=... in.pdf out.pdf)."
 
 
+class SourceMissingError(InputError):
+    code = "E107"
+    advice = (
+        "The page image is read from the converted source file; run from the folder you converted from "
+        "(source paths are relative to it), or put the archive back where it was."
+    )
+
+
 class OcrError(GazetteError):
     exit_code = ExitCode.ocr_error
     code = "E200"
@@ -133,3 +149,50 @@ class ExportError(GazetteError):
     exit_code = ExitCode.export_error
     code = "E400"
     advice = "Check that the output folder exists, is writable and has free space."
+
+
+class PortInUseError(GazetteError):
+    exit_code = ExitCode.bad_args
+    code = "E500"
+    advice = "Pass another --port, or stop the program that uses it."
+
+
+class DiskFullError(ExportError):
+    code = "E401"
+    advice = (
+        "Free space on the output disk (or choose another output folder) and run the same command "
+        "again; files already converted are skipped."
+    )
+
+
+class SourceUnavailableError(ExportError):
+    """An export that needs the source's pixels (the searchable PDF) cannot read them."""
+
+    code = "E403"
+    advice = (
+        "The searchable PDF is built from the source file's page images: keep the source where it was "
+        "converted from, or re-run `gazette convert` on it where it is now."
+    )
+
+
+class OutputLockedError(GazetteError):
+    exit_code = ExitCode.output_locked
+    code = "E402"
+    advice = "Wait for that run to finish (or stop it), or convert into another output folder."
+
+
+class WorkerLostError(GazetteError):
+    """A worker process died (killed, out of memory, a crash inside a library) while converting the file."""
+
+    code = "E601"
+    advice = (
+        "Out of memory or a crash inside a library, most likely. Check the file; "
+        "`gazette convert FILE -o OUT --jobs 0 -v` converts it alone, in the foreground."
+    )
+
+
+class InternalError(GazetteError):
+    """An exception gazette did not expect: a bug, recorded for the file so the batch goes on."""
+
+    code = "E001"
+    advice = "This is a bug in gazette; please report it with the file (or a copy of it) attached."

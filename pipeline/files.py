@@ -6,11 +6,12 @@ old file or the complete new one.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-from pipeline.errors import ExportError
+from pipeline.errors import DiskFullError, ExportError
 
 __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
@@ -34,6 +35,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         tmp_name = None
         _fsync_dir(path.parent)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"disk full writing {path} ({exc.strerror or exc})") from exc
         raise ExportError(f"cannot write output ({exc.strerror or exc})", path=path) from exc
     finally:
         if tmp_name is not None:

@@ -41,3 +41,14 @@ def seeds_dir() -> Path:
 def write_png(image: Image.Image, path: Path, dpi: int = 300) -> Path:
     image.save(path, dpi=(dpi, dpi))
     return path
+
+
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    """The official ALTO, PAGE and XLink schemas (../shared/schemas, see its README)."""
+    if not (SCHEMAS / "alto-4-4.xsd").is_file():
+        pytest.skip("../shared/schemas is absent")
+    return SCHEMAS

@@ -1,12 +1,26 @@
+"""Batch runs in this process (--jobs 0): walking, the manifest, resuming, the run files, the lock."""
+
 from __future__ import annotations
 
+import io
 import json
 import os
+import sqlite3
 from pathlib import Path
 
-from pipeline.batch import convert_many, find_inputs
+import pytest
+from rich.console import Console
+
+from pipeline.batch import BatchOptions, FileResult, WorkItem, convert_many, find_inputs, print_summary
+from pipeline.batch.manifest import RESTORE_MODEL_DIR, OutputLock
+from pipeline.batch.progress import RichReporter
+from pipeline.cli import main
+from pipeline.errors import ExitCode, OutputLockedError
 from pipeline.export.json import from_json
 from pipeline.options import Options
+
+INLINE = BatchOptions(jobs=0, progress="none")
+TEXT_ONLY = Options(restore="never", formats=("json", "txt", "jsonl"))
 
 
 def _archive(root: Path) -> Path:
@@ -21,24 +35,214 @@ def _archive(root: Path) -> Path:
     return root
 
 
+def _texts(root: Path, count: int) -> Path:
+    root.mkdir(parents=True)
+    for n in range(count):
+        (root / f"t{n}.txt").write_text(f"Đơn vị chủ trì: Sở Nội vụ, văn bản số {n}.\n", encoding="utf-8")
+    return root
+
+
+def _errors(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+
+
+def _mtimes(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*.txt.*") if ".gazette" not in p.parts}
+
+
 def test_walks_tree_sorted_skipping_loops_hidden_and_unknown(tmp_path: Path) -> None:
     root = _archive(tmp_path / "in")
     relatives = [str(item.relative) for item in find_inputs([root])]
     assert relatives == ["a/empty.png", "a/plan.txt", "a/b/broken.pdf", "a/b/other.txt"]
 
 
+def test_output_folder_inside_the_archive_is_not_walked(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 2)
+    out = root / "converted"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (out / "t0.txt.txt").exists()
+    summary = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (summary.found, summary.skipped, summary.converted) == (2, 2, 0)
+
+
 def test_bad_files_never_stop_the_batch(tmp_path: Path) -> None:
     root = _archive(tmp_path / "in")
     out = tmp_path / "out"
-    summary = convert_many([root], out, Options(formats=("json", "txt", "jsonl")))
-    assert (summary.converted, summary.failed) == (2, 2)
+    summary = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (summary.converted, summary.failed, summary.exit_code) == (2, 2, ExitCode.some_files_failed)
     assert from_json((out / "a" / "plan.txt.json").read_text()).pages[0].text == "Đơn vị chủ trì: Sở Nội vụ."
     assert (out / "a" / "b" / "other.txt.txt").read_text(encoding="utf-8") == "Thời gian: Quý II/2025.\n"
-    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
-    assert {(Path(e["path"]).name, e["error"]) for e in errors} == {
+    assert {(Path(e["path"]).name, e["error"]) for e in _errors(out)} == {
         ("broken.pdf", "CorruptInputError"),
         ("empty.png", "EmptyInputError"),
     }
     documents = (out / "documents.jsonl").read_text().splitlines()
     assert [Path(json.loads(line)["source_path"]).name for line in documents] == ["plan.txt", "other.txt"]
     assert not list(out.rglob("*.tmp"))
+
+
+def test_rerun_skips_done_redoes_changed_and_keeps_run_files(tmp_path: Path) -> None:
+    root = _archive(tmp_path / "in")
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    documents, errors, mtimes = (out / "documents.jsonl").read_text(), _errors(out), _mtimes(out)
+
+    again = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (again.converted, again.skipped, again.failed, again.failed_before) == (0, 2, 0, 2)
+    assert again.exit_code == ExitCode.some_files_failed  # the archive still holds failed files
+    assert _mtimes(out) == mtimes  # nothing rewritten
+    assert (out / "documents.jsonl").read_text() == documents  # skipped files keep their lines
+    assert _errors(out) == errors
+
+    (root / "a" / "plan.txt").write_text("Đơn vị phối hợp: Sở Tài chính.\n", encoding="utf-8")
+    changed = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (changed.converted, changed.skipped) == (1, 1)
+    assert "Sở Tài chính" in (out / "a" / "plan.txt.txt").read_text()
+    lines = (out / "documents.jsonl").read_text().splitlines()
+    assert [from_json(line).text for line in lines] == ["Đơn vị phối hợp: Sở Tài chính.", "Thời gian: Quý II/2025."]
+
+
+def test_touched_but_unchanged_file_is_rehashed_once_and_skipped(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    os.utime(root / "t0.txt", ns=(1, 1))
+    assert convert_many([root], out, TEXT_ONLY, INLINE).skipped == 1
+    with sqlite3.connect(out / ".gazette" / "manifest.sqlite") as db:
+        assert db.execute("SELECT mtime_ns FROM files").fetchall() == [(1,)]
+
+
+def test_failures_are_retried_only_when_asked_or_changed_and_force_redoes_all(tmp_path: Path) -> None:
+    root = _archive(tmp_path / "in")
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    retried = convert_many([root], out, TEXT_ONLY, INLINE.model_copy(update={"retry_failed": True}))
+    assert (retried.converted, retried.skipped, retried.failed, retried.failed_before) == (0, 2, 2, 0)
+    (root / "a" / "empty.png").write_text("now it holds text\n")  # changed: converted again unasked
+    changed = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (changed.failures_by_kind, changed.failed_before) == ({"CorruptInputError": 1}, 1)
+    assert {(Path(e["path"]).name, e["error"]) for e in _errors(out)} == {
+        ("broken.pdf", "CorruptInputError"),
+        ("empty.png", "CorruptInputError"),
+    }
+    forced = convert_many([root], out, TEXT_ONLY, INLINE.model_copy(update={"force": True}))
+    assert (forced.converted, forced.failed, forced.skipped) == (2, 2, 0)
+
+
+def test_other_settings_missing_outputs_or_new_formats_are_converted_again(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    json_only = Options(restore="never", formats=("json",))
+    assert convert_many([root], out, json_only, INLINE).converted == 3
+    assert convert_many([root], out, json_only.model_copy(update={"dpi": 200}), INLINE).converted == 3
+    (out / "t1.txt.json").unlink()
+    assert convert_many([root], out, json_only.model_copy(update={"dpi": 200}), INLINE).converted == 1
+    with_jsonl = convert_many([root], out, Options(restore="never", formats=("json", "jsonl")), INLINE)
+    assert with_jsonl.converted == 3 and len((out / "documents.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_file_that_turns_bad_loses_its_old_outputs(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    (root / "t1.txt").write_bytes(bytes(range(256)) * 4)
+    summary = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert summary.failures_by_kind == {"CorruptInputError": 1}
+    assert not [p.name for p in out.rglob("t1.txt.*")]
+    assert len((out / "documents.jsonl").read_text().splitlines()) == 1
+
+
+def test_unexpected_exception_costs_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.batch.task as task
+
+    real = task.convert
+
+    def buggy(path: Path, options: Options):
+        if Path(path).name == "t0.txt":
+            raise ValueError("a bug")
+        return real(path, options)
+
+    monkeypatch.setattr(task, "convert", buggy)
+    root = _texts(tmp_path / "in", 2)
+    summary = convert_many([root], tmp_path / "out", TEXT_ONLY, INLINE)
+    assert (summary.converted, summary.failures_by_kind) == (1, {"InternalError": 1})
+    (error,) = _errors(tmp_path / "out")
+    assert "unexpected ValueError at test_batch.py" in error["message"] and "t0.txt" in error["message"]
+
+
+def test_inputs_with_the_same_outputs_are_refused(tmp_path: Path) -> None:
+    first, second = _texts(tmp_path / "one", 1), _texts(tmp_path / "two", 1)
+    summary = convert_many([first, second], tmp_path / "out", TEXT_ONLY, INLINE)
+    assert (summary.converted, summary.failures_by_kind) == (1, {"UnsupportedInputError": 1})
+    (error,) = _errors(tmp_path / "out")
+    assert "would overwrite those of" in error["message"] and str(second / "t0.txt") in error["message"]
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    stale = out / "sub" / ".t0.txt.json.ab_c1234.tmp"
+    stale.write_text('{"trunc')
+    keep = out / "sub" / "notes.tmp"
+    keep.write_text("a user's file")
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    assert not stale.exists() and keep.exists()
+
+
+def test_damaged_manifest_is_set_aside(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    (out / ".gazette" / "manifest.sqlite").write_bytes(b"not a database" * 100)
+    assert convert_many([root], out, TEXT_ONLY, INLINE).converted == 2
+    assert list((out / ".gazette").glob("manifest.sqlite.damaged-*"))
+
+
+def test_second_run_on_a_locked_output_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _texts(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    with OutputLock(out / ".gazette" / "lock", out):
+        with pytest.raises(OutputLockedError) as info:
+            convert_many([root], out, TEXT_ONLY, INLINE)
+        assert f"another gazette convert is writing to {out} (pid {os.getpid()})" in info.value.message
+        assert main(["convert", str(root), "-o", str(out), "--jobs", "0"]) == ExitCode.output_locked
+        assert "Wait for that run to finish" in capsys.readouterr().err
+    assert convert_many([root], out, TEXT_ONLY, INLINE).converted == 1  # released
+
+
+def test_summary_and_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _archive(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = ["convert", str(root), "-o", str(out), "--jobs", "0", "--restore", "never"]
+    assert main(argv) == ExitCode.some_files_failed
+    captured = capsys.readouterr()
+    assert "converted 2 file(s), 2 page(s), failed 2 (" in captured.out
+    assert "failed: CorruptInputError" in captured.out and "errors.jsonl" in captured.err
+    assert main([*argv, "--retry-failed"]) == ExitCode.some_files_failed
+    assert "skipped 2 already done" in capsys.readouterr().out
+    (root / "a" / "b" / "broken.pdf").unlink()
+    (root / "a" / "empty.png").unlink()
+    assert main([*argv, "--force"]) == ExitCode.ok
+
+
+def test_progress_bar_and_summary_render(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = RichReporter(Console(file=stream, force_terminal=True, width=140, color_system=None))
+    item = WorkItem(tmp_path / "a.pdf", Path("a.pdf"))
+    reporter.start(2, 5)
+    reporter.update(FileResult(item, True, pages=3))
+    reporter.update(FileResult(item, False, error={"error": "CorruptInputError", "message": "[E101] a.pdf: bad."}))
+    reporter.close()
+    shown = stream.getvalue()
+    assert "2/2" in shown and "3 pages" in shown and "1 failed" in shown and "[E101] a.pdf: bad." in shown
+    summary = convert_many([_texts(tmp_path / "in", 1)], tmp_path / "out", TEXT_ONLY, INLINE)
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert out.getvalue().startswith("converted 1 file(s), 1 page(s), failed 0, skipped 0 already done")
+
+
+def test_restore_model_folder_is_the_restorers() -> None:
+    from pipeline.restore.restorer import MODEL_DIR
+
+    assert RESTORE_MODEL_DIR == MODEL_DIR

@@ -1,0 +1,231 @@
+"""The state of an output folder: which inputs are done (the manifest) and who writes it (the lock).
+
+The manifest is SQLite in WAL mode in OUT_DIR/.gazette/manifest.sqlite, written by the parent
+process only, one transaction per finished file. A file counts as done once its outputs are
+renamed into place *and* its row is committed, so `kill -9` at any moment loses at most the
+files that were in flight. Rows are keyed by the input's path relative to its input folder and
+carry its content hash and the pipeline version that produced them (`pipeline_version`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipeline import __version__
+from pipeline.errors import DiskFullError, ExportError, GazetteError, OutputLockedError
+from pipeline.options import Options
+
+if TYPE_CHECKING:
+    from pipeline.batch.task import FileResult
+
+__all__ = ["RESTORE_MODEL_DIR", "Manifest", "OutputLock", "Row", "pipeline_version"]
+
+log = logging.getLogger(__name__)
+
+# The same folder as pipeline.restore.restorer.MODEL_DIR, named here because importing that
+# module imports torch, which the parent process of a batch never needs.
+RESTORE_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
+_MODEL_FILES_IGNORED = {"MODEL_CARD.md", "metrics.json"}  # documentation, not weights
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    relative TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    version TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    mtime_ns INTEGER,
+    pages INTEGER NOT NULL DEFAULT 0,
+    formats TEXT NOT NULL DEFAULT '[]',
+    outputs TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    seconds REAL,
+    finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _model_fingerprint(directory: Path) -> str | None:
+    """sha256 over the restore model's files (weights, vocabulary, n-gram LM), or None."""
+    if not (directory / "model.safetensors").exists():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in _MODEL_FILES_IGNORED):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def pipeline_version(options: Options) -> tuple[str, dict[str, Any]]:
+    """(key, what it is made of): gazette's version, tesseract's, the restore model's files and
+    every option that changes outputs. A row made under another key is converted again."""
+    from pipeline.ocr import probe
+
+    try:
+        tesseract: str | None = probe(options.language)
+    except GazetteError:
+        tesseract = None  # text-only archives convert without it; image files will say so
+    parts = {
+        "gazette": __version__,
+        "tesseract": tesseract,
+        "restore_model": _model_fingerprint(RESTORE_MODEL_DIR) if options.restore != "never" else None,
+        # Formats only decide which outputs exist; rows record theirs (see Manifest.record).
+        "options": options.model_dump(mode="json", exclude={"formats"}),
+    }
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    return key, parts
+
+
+@dataclass(frozen=True)
+class Row:
+    relative: str
+    status: Literal["done", "failed"]
+    version: str
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+    pages: int
+    formats: tuple[str, ...]
+    outputs: tuple[str, ...]
+    error: dict[str, Any] | None
+
+
+class Manifest:
+    """One row per input file ever finished into this output folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            # A damaged manifest costs one full re-run, never the run itself.
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            log.warning("%s is damaged (%s); moved to %s, every file will be converted again", path, exc, aside)
+            for suffix in ("", "-wal", "-shm"):
+                damaged = Path(f"{path}{suffix}")
+                if damaged.exists():
+                    damaged.rename(f"{aside}{suffix}")
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            # A committed row survives the process being killed; only a power cut may lose the
+            # last few, which the next run simply converts again.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute("SELECT count(*) FROM files").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise ExportError(f"cannot open the batch manifest ({exc})", path=self.path) from exc
+        return db
+
+    def rows(self) -> dict[str, Row]:
+        rows = {}
+        query = "SELECT relative, status, version, sha256, size, mtime_ns, pages, formats, outputs, error FROM files"
+        for relative, status, version, sha, size, mtime_ns, pages, formats, outputs, error in self._db.execute(query):
+            rows[relative] = Row(
+                relative,
+                status,
+                version,
+                sha,
+                size,
+                mtime_ns,
+                pages,
+                tuple(json.loads(formats)),
+                tuple(json.loads(outputs)),
+                json.loads(error) if error else None,
+            )
+        return rows
+
+    def record(self, result: FileResult, version: str, formats: tuple[str, ...]) -> None:
+        """Commit one finished file (its outputs are already in place)."""
+        values = (
+            str(result.item.relative),
+            "done" if result.ok else "failed",
+            version,
+            result.sha256,
+            result.size,
+            result.mtime_ns,
+            result.pages,
+            json.dumps(list(formats)),
+            json.dumps(result.outputs, ensure_ascii=False),
+            json.dumps(result.error, ensure_ascii=False) if result.error else None,
+            result.seconds,
+            time.time(),
+        )
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [values])
+
+    def refresh_stats(self, stats: list[tuple[int, int, str]]) -> None:
+        """New (size, mtime_ns) for rows whose content was re-hashed and found unchanged, so
+        the next run does not hash them again."""
+        if stats:
+            self._write("UPDATE files SET size = ?, mtime_ns = ? WHERE relative = ?", stats)
+
+    def remember(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, json.dumps(value, sort_keys=True))])
+
+    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            with self._db:  # one transaction
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise DiskFullError(f"disk full writing the batch manifest {self.path}") from exc
+            raise ExportError(f"cannot update the batch manifest ({exc})", path=self.path) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class OutputLock:
+    """An exclusive, non-blocking flock on OUT_DIR/.gazette/lock for the whole run, so two
+    `gazette convert` runs never write one manifest. The kernel drops it when the process
+    dies, even by `kill -9`, so a stale lock never blocks the next run."""
+
+    def __init__(self, path: Path, out_dir: Path) -> None:
+        self.path = path
+        self.out_dir = out_dir
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ExportError(f"cannot create {self.path} ({exc.strerror or exc})", path=self.out_dir) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").split()
+            os.close(fd)
+            pid = holder[0] if holder else "unknown"
+            host = f" on {holder[1]}" if len(holder) > 1 and holder[1] != socket.gethostname() else ""
+            raise OutputLockedError(f"another gazette convert is writing to {self.out_dir} (pid {pid}{host})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            # The file stays: unlinking it would let a third run lock a new file while a
+            # second one still waits on the old.
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

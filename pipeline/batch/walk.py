@@ -1,0 +1,59 @@
+"""Which files a batch converts: the inputs walked into WorkItems, in a stable order."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
+
+__all__ = ["INPUT_SUFFIXES", "WorkItem", "find_inputs"]
+
+log = logging.getLogger(__name__)
+
+INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES | (TEXT_SUFFIXES - {""})
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One input file. Its `relative` path is where its outputs go under the output folder and
+    the key of its row in the manifest, so it is what makes a run resumable."""
+
+    path: Path
+    relative: Path
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def find_inputs(inputs: Iterable[str | Path], exclude: str | Path | None = None) -> Iterator[WorkItem]:
+    """Files as given; folders walked in sorted order, following symlinks but skipping symlink
+    loops, hidden entries, unknown suffixes and the `exclude` folder (the output folder, when
+    it lies inside an input: its .txt outputs must not become inputs of the next run)."""
+    excluded = _identity(Path(exclude)) if exclude is not None else None
+    for raw in inputs:
+        root = Path(raw)
+        if not root.is_dir():
+            yield WorkItem(root, Path(root.name))
+            continue
+        seen: set[tuple[int, int]] = {excluded} if excluded else set()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            identity = _identity(Path(folder))
+            if identity is None or identity in seen:  # a symlink loop, or the output folder
+                log.debug("not walking %s again (symlink loop or output folder)", folder)
+                dirs[:] = []
+                continue
+            seen.add(identity)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                path = Path(folder) / name
+                if not name.startswith(".") and path.suffix.lower() in INPUT_SUFFIXES:
+                    yield WorkItem(path, path.relative_to(root))

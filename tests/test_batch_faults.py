@@ -1,0 +1,350 @@
+"""A batch under bad input and faults: a corpus of broken files the test writes itself, worker
+processes that die, a full disk, a hanging tesseract, `kill -9` of the whole run and a second
+run on the same output folder. Real worker processes and the real tesseract binary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline.batch import BatchOptions, FileResult, WorkItem, convert_many, convert_one
+from pipeline.errors import ExitCode
+from pipeline.export.json import from_json
+from pipeline.options import Options
+from pipeline.synth import Degradation, Para, degrade, render_pages
+from pipeline.textenc import encode_text
+
+ROOT = Path(__file__).resolve().parents[1]
+LINES = ["KẾ HOẠCH TẬP HUẤN", "Đơn vị chủ trì: Sở Nội vụ.", "Thời gian thực hiện: Quý II/2025."]
+LEGACY_TEXT = "Đơn vị chủ trì: Sở Nội vụ.\nThời gian thực hiện: Quý II/2025.\n"
+# Written for this test: an English news paragraph, no plan.
+NEWS = (
+    "Heavy rain flooded several streets in the city centre on Tuesday evening, and traffic was "
+    "slow for hours. Residents said the water rose quickly after a short storm. Officials expect "
+    "drier weather later this week and have asked drivers to avoid low roads until then.\n"
+)
+POOL = BatchOptions(jobs=2, progress="none")
+FAST = Options(restore="never", formats=("json", "txt", "jsonl"))
+
+
+@pytest.fixture(scope="module")
+def short_page() -> Image.Image:
+    page = render_pages([Para(line) for line in LINES])[0].image
+    return degrade(page, Degradation(skew_deg=0.5, blur=0.5, noise=5, seed=4))
+
+
+def _png_bomb(path: Path, width: int, height: int) -> None:
+    """A valid PNG signature and IHDR claiming width×height, with a tiny IDAT."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 100)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def _encrypted_copy(source: Path, target: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(source).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    with target.open("wb") as handle:
+        writer.write(handle)
+
+
+@pytest.fixture(scope="module")
+def bad_archive(tmp_path_factory: pytest.TempPathFactory, short_page: Image.Image) -> tuple[Path, dict[str, str]]:
+    """The archive and, per file, what must come of it: an error class, 'ok', or a flag."""
+    root = tmp_path_factory.mktemp("bad") / "archive"
+    good, bad, enc = root / "good", root / "bad", root / "encodings"
+    for folder in (good, bad, enc):
+        folder.mkdir(parents=True)
+    expected: dict[str, str] = {}
+
+    def put(relative: str, outcome: str, data: bytes | None = None) -> Path:
+        path = root / relative
+        if data is not None:
+            path.write_bytes(data)
+        expected[relative] = outcome
+        return path
+
+    put("good/plan.txt", "plan", (ROOT / "samples" / "source" / "ke-hoach-mau.txt").read_bytes())
+    short_page.save(put("good/scan.png", "ok"), dpi=(300, 300))
+    pdf = put("good/scan.pdf", "ok")
+    short_page.save(pdf, resolution=300)
+    put("good/news-en.txt", "not-a-plan", NEWS.encode())
+    put("encodings/utf16.txt", "utf-16", LEGACY_TEXT.encode("utf-16"))
+    for name in ("cp1258", "vni", "tcvn3"):
+        put(f"encodings/{name}.txt", name, encode_text(LEGACY_TEXT, name))
+    put("bad/empty.pdf", "EmptyInputError", b"")
+    put("bad/truncated.pdf", "CorruptInputError", pdf.read_bytes()[:3000])
+    data = pdf.read_bytes()
+    cut = data.rfind(b"xref")
+    broken = data[:cut] + b"xref\n0 9\ngarbage garbage\ntrailer\n<< /Root 99 0 R >>\n%%EOF\n"
+    put("bad/broken-xref.pdf", "CorruptInputError|ok", broken)  # pypdf may rebuild the xref
+    _encrypted_copy(pdf, put("bad/encrypted.pdf", "EncryptedInputError"))
+    png = (good / "scan.png").read_bytes()
+    put("bad/truncated.png", "CorruptInputError", png[: len(png) // 3])
+    _png_bomb(put("bad/bomb.png", "InputTooLargeError"), 20_000, 20_000)
+    degrade(render_pages([])[0].image, Degradation(noise=3, specks=20)).save(put("bad/blank.png", "EmptyInputError"))
+    put("bad/junk.txt", "CorruptInputError", bytes(range(256)) * 20)
+    os.symlink("self-loop.txt", put("bad/self-loop.txt", "InputError"))  # a symlink to itself
+    os.symlink(root, root / "bad" / "loop")  # a folder loop: walked once, never an error
+    return root, expected
+
+
+def test_bad_input_corpus_each_file_gets_its_error_or_flag(tmp_path: Path, bad_archive) -> None:
+    root, expected = bad_archive
+    out = tmp_path / "out"
+    summary = convert_many([root], out, FAST, POOL)
+    errors = {str(Path(e["path"]).relative_to(root)): e for e in map(json.loads, (out / "errors.jsonl").open())}
+    for relative, outcome in expected.items():
+        error = errors.get(relative)
+        if error is None:
+            assert "ok" in outcome or not outcome.endswith("Error"), f"{relative} should fail: {outcome}"
+            document = from_json((out / f"{relative}.json").read_text(encoding="utf-8"))
+            if outcome == "plan":
+                assert document.plan is not None and "not-a-plan" not in document.flags
+            elif outcome == "not-a-plan":
+                assert document.plan is None and document.flags == ["not-a-plan"] and document.language == "en"
+            elif outcome != "ok" and "|" not in outcome:
+                assert document.encoding == outcome and "Sở Nội vụ." in document.text
+        else:
+            assert error["error"] in outcome.split("|"), f"{relative}: {error}"
+            assert relative.split("/")[-1] in error["message"] and error["message"].endswith(".")
+            assert not (out / f"{relative}.json").exists()
+    assert summary.converted + summary.failed == len(expected) == summary.found
+    assert summary.exit_code == ExitCode.some_files_failed
+    documents = [json.loads(line) for line in (out / "documents.jsonl").read_text().splitlines()]
+    assert len(documents) == summary.converted
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_unreadable_file_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _letters(tmp_path / "in", "ab")
+    locked = root / "a.txt"
+    locked.chmod(0)
+    batch = POOL
+    if os.geteuid() == 0:
+        # chmod 000 does not stop root: deny the file the way the kernel would anyone else,
+        # in this process (a worker process would not see the patch).
+        real_open = Path.open
+
+        def deny(self: Path, *args, **kwargs):
+            if self == locked:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", deny)
+        batch = BatchOptions(jobs=0, progress="none")
+    summary = convert_many([root], tmp_path / "out", FAST, batch)
+    assert (summary.converted, summary.failures_by_kind) == (1, {"InputError": 1})
+    (error,) = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").open()]
+    assert "a.txt: permission denied. Make the file readable" in error["message"]
+
+
+# --- worker processes that die --------------------------------------------------------------
+# Tasks run in worker processes, which import them from this module by name.
+
+
+def dies_once_on_b(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
+    marker = out_dir.parent / f"died-on-{item.relative.name}"
+    if item.relative.name == "b.txt" and not marker.exists():
+        marker.touch()
+        os._exit(9)  # as the OOM killer would: no exception, no clean-up
+    return convert_one(item, out_dir, options)
+
+
+def always_dies_on_b(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
+    if item.relative.name == "b.txt":
+        time.sleep(0.2)  # let the other worker pick up a file: it is lost with the pool too
+        os._exit(9)
+    return convert_one(item, out_dir, options)
+
+
+def counts_model_loads(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
+    from pipeline.restore.api import get_restorer
+
+    result = convert_one(item, out_dir, options)
+    result.flags.append(f"model-loads={get_restorer.cache_info().misses}")
+    return result
+
+
+def _letters(root: Path, names: str = "abcde") -> Path:
+    root.mkdir()
+    for name in names:
+        (root / f"{name}.txt").write_text(f"Đơn vị chủ trì: Sở Nội vụ, văn bản {name}.\n", encoding="utf-8")
+    return root
+
+
+def test_worker_death_retries_the_file_and_the_batch_goes_on(tmp_path: Path) -> None:
+    root = _letters(tmp_path / "in")
+    notes: list[str] = []
+    results: list[FileResult] = []
+
+    class Notes:
+        def start(self, total: int, skipped: int) -> None: ...
+        def update(self, result: FileResult) -> None: ...
+        def note(self, message: str) -> None:
+            notes.append(message)
+
+        def close(self) -> None: ...
+
+    summary = convert_many(
+        [root], tmp_path / "out", FAST, POOL, task=dies_once_on_b, reporter=Notes(), on_result=results.append
+    )
+    assert (summary.converted, summary.failed) == (5, 0)
+    assert any("b.txt" in note and "retrying" in note for note in notes)
+    assert (tmp_path / "out" / "b.txt.json").exists()
+
+    summary = convert_many([root], tmp_path / "again", FAST, POOL, task=always_dies_on_b)
+    assert (summary.converted, summary.failures_by_kind) == (4, {"WorkerLostError": 1})
+    (error,) = [json.loads(line) for line in (tmp_path / "again" / "errors.jsonl").open()]
+    assert error["path"] == str(root / "b.txt") and "died 2 times" in error["message"]
+
+
+def test_model_is_loaded_once_per_worker(tmp_path: Path) -> None:
+    root = _letters(tmp_path / "in", "abc")
+    results: list[FileResult] = []
+    options = Options(restore="always", formats=("json",))
+    convert_many([root], tmp_path / "out", options, BatchOptions(jobs=1, progress="none"),
+                 task=counts_model_loads, on_result=results.append)  # fmt: skip
+    assert len({r.worker for r in results}) == 1
+    assert [r.flags[-1] for r in results] == ["model-loads=1"] * 3
+    assert all(r.peak_rss_mb > 0 for r in results)
+
+
+# --- a full disk, a hanging tesseract ---------------------------------------------------------
+
+
+def test_disk_full_stops_cleanly_and_the_rerun_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    root = _letters(tmp_path / "in", "abc")
+    out = tmp_path / "out"
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if ".b.txt.json." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    summary = convert_many([root], out, FAST, BatchOptions(jobs=0, progress="none"))
+    assert summary.exit_code == ExitCode.export_error and "disk full writing" in str(summary.stopped)
+    assert (summary.converted, summary.failures_by_kind) == (1, {"DiskFullError": 1})  # c never started
+    (error,) = [json.loads(line) for line in (out / "errors.jsonl").open()]
+    assert error["error"] == "DiskFullError" and str(out / "b.txt.json") in error["message"]
+    assert "Free space" in error["message"] and error["path"] == str(root / "b.txt")
+    outputs = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.parent.name != ".gazette")
+    assert outputs == [".gazette/jsonl/a.txt.jsonl", "a.txt.json", "a.txt.txt", "documents.jsonl", "errors.jsonl"]
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed
+    again = convert_many([root], out, FAST, BatchOptions(jobs=0, progress="none"))
+    assert (again.converted, again.skipped, again.failed) == (2, 1, 0)
+    assert from_json((out / "b.txt.json").read_text()).text == "Đơn vị chủ trì: Sở Nội vụ, văn bản b."
+
+
+def test_hanging_tesseract_flags_the_page_and_the_file_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_page: Image.Image
+) -> None:
+    real = shutil.which("tesseract")
+    assert real, "tesseract is installed by `make test`"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "hung-once"
+    fake = bin_dir / "tesseract"
+    # exec: the process tesseract's caller kills on timeout is the sleeping one itself.
+    fake.write_text(
+        f'#!/bin/sh\ncase "$*" in *--version*|*--list-langs*) exec {real} "$@";; esac\n'
+        f'if [ ! -e {marker} ]; then touch {marker}; exec sleep 60; fi\nexec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    root = tmp_path / "in"
+    root.mkdir()
+    short_page.save(root / "two-pages.tif", save_all=True, append_images=[short_page], dpi=(300, 300))
+    options = Options(restore="never", ocr_timeout=3)
+    summary = convert_many([root], tmp_path / "out", options, BatchOptions(jobs=0, progress="none"))
+    assert (summary.converted, summary.failed) == (1, 0)
+    document = from_json((tmp_path / "out" / "two-pages.tif.json").read_text())
+    first, second = document.pages
+    assert first.lines == [] and first.warnings[0].startswith("ocr-timeout")
+    assert "Sở Nội vụ." in second.text
+
+
+# --- kill -9 of the whole run, and a second run at the same time ------------------------------
+
+
+def _done_rows(out: Path) -> set[str]:
+    path = out / ".gazette" / "manifest.sqlite"
+    if not path.exists():
+        return set()
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return {row[0] for row in db.execute("SELECT relative FROM files WHERE status = 'done'")}
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return set()
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
+def test_killed_run_then_rerun_finishes_without_redoing(
+    tmp_path: Path, short_page: Image.Image, signal_number: signal.Signals
+) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    for n in range(6):
+        short_page.save(root / f"scan{n}.tif", save_all=True, append_images=[short_page], dpi=(300, 300))
+        (root / f"text{n}.txt").write_text(f"Đơn vị chủ trì: Sở Nội vụ, văn bản {n}.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "pipeline.cli", "convert", str(root), "-o", str(out), "--jobs", "2",
+            "--restore", "never", "-f", "json,txt,jsonl"]  # fmt: skip
+    first = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / ".gazette" / "lock").exists() or not (out / ".gazette" / "lock").read_text():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        second = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert second.returncode == ExitCode.output_locked, second.stderr
+        assert f"another gazette convert is writing to {out} (pid {first.pid})" in second.stderr
+        while len(_done_rows(out)) < 2:
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        os.killpg(first.pid, signal_number)  # the parent, its workers and their tesseracts
+        first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate()
+    assert first.returncode == (ExitCode.interrupted if signal_number == signal.SIGINT else -signal.SIGKILL)
+    done = _done_rows(out)
+    assert 0 < len(done) < 12
+    for output in out.rglob("*.json"):
+        json.loads(output.read_text(encoding="utf-8"))  # none truncated: written by atomic rename
+    finished = {name: (out / f"{name}.json").stat().st_mtime_ns for name in done}
+
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    assert rerun.returncode == ExitCode.ok, rerun.stderr
+    assert f"skipped {len(done)} already done" in rerun.stdout
+    assert f"converted {12 - len(done)} file(s)" in rerun.stdout
+    assert {name: (out / f"{name}.json").stat().st_mtime_ns for name in done} == finished
+    assert len(_done_rows(out)) == 12 and not list(out.rglob("*.tmp"))
+    lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(Path(json.loads(line)["source_path"]).name for line in lines) == sorted(
+        p.name for p in root.iterdir()
+    )

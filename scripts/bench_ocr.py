@@ -27,10 +27,12 @@ from rapidfuzz.distance import Levenshtein  # noqa: E402
 from pipeline.api import convert  # noqa: E402
 from pipeline.ocr import probe  # noqa: E402
 from pipeline.options import Options  # noqa: E402
+from pipeline.restore.api import get_restorer, restore_page  # noqa: E402
 from pipeline.synth import Degradation, PageStyle, Para, degrade, plan_paragraphs, render_pages  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
 SOURCE = ROOT / "samples" / "source" / "ke-hoach-mau.txt"
+RESTORED_ROW = "gazette + restore of words below 0.6 confidence"
 NEAR_EMPTY = [Para("Nơi nhận:"), Para("- Như trên;"), Para("- Lưu: VT.")]
 
 
@@ -65,14 +67,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "ocr.md")
     args = parser.parse_args()
     text = SOURCE.read_text(encoding="utf-8")
+    restorer = get_restorer()  # loaded once, before timing, as a batch worker does
+    restore_below = Options().restore_below
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (dpi, how) in variants().items():
             style = PageStyle(dpi=dpi, size_pt=13)
             pages = render_pages(plan_paragraphs(text), style)[:3] + render_pages(NEAR_EMPTY, style)[:1]
-            truth, ours, bare = [], [], []
-            t_ours = t_bare = 0.0
-            text_pages = {"ours": 0.0, "bare": 0.0}  # the same, without the near-empty page
+            truth, ours, bare, restored = [], [], [], []
+            t_ours = t_bare = t_restore = 0.0
+            text_pages = {"ours": 0.0, "bare": 0.0, "restored": 0.0}  # the same, without the near-empty page
             for number, (page, degradation) in enumerate(zip(pages, how, strict=True), start=1):
                 png = Path(tmp) / f"{name}-{number}.png"
                 degrade(page.image, degradation).save(png, dpi=(dpi, dpi))
@@ -85,12 +89,20 @@ def main() -> None:
                 t_ours += time.perf_counter() - started
                 ours += words(document.text)
                 bare += bare_words
+                started = time.perf_counter()  # what convert's default (restore="auto") adds
+                restored += words("\n".join(restore_page(p, restore_below, restorer).text for p in document.pages))
+                t_restore += time.perf_counter() - started
                 if number < len(pages):
                     text_pages["ours"], text_pages["bare"] = t_ours, t_bare
+                    text_pages["restored"] = t_ours + t_restore
                 else:
                     last = (len(words(document.text)), len(bare_words), len(words(" ".join(page.lines))))
             reference = " ".join(truth)
-            engines = (("bare tesseract -l vie", bare, t_bare, "bare"), ("gazette", ours, t_ours, "ours"))
+            engines = (
+                ("bare tesseract -l vie", bare, t_bare, "bare"),
+                ("gazette", ours, t_ours, "ours"),
+                (RESTORED_ROW, restored, t_ours + t_restore, "restored"),
+            )
             for engine, hyp, seconds, key in engines:
                 rows.append(
                     {
@@ -100,7 +112,7 @@ def main() -> None:
                         "ser": Levenshtein.distance(truth, hyp) / len(truth),
                         "seconds": seconds,
                         "text_seconds": text_pages[key],
-                        "last": last[0] if engine == "gazette" else last[1],
+                        "last": last[1] if key == "bare" else last[0],
                         "last_truth": last[2],
                     }
                 )
@@ -135,7 +147,11 @@ def write_report(rows: list[dict], out: Path) -> None:
     lines += [
         "",
         "Time ratio = gazette time (ingest, clean-up, OCR, whole API call) / bare tesseract time. "
-        "Targets: CER ≤ 0.3 % on the scanned variant with the near-empty page; time ratio ≤ 1.3.",
+        "Targets: CER ≤ 0.3 % on the scanned variant with the near-empty page; time ratio ≤ 1.3. "
+        "The *gazette* rows are the OCR stage alone (`restore=\"never\"`); the last row of each variant "
+        "adds what `convert`'s default does to vie OCR output: the restore model (loaded once, before "
+        "timing) rewrites only the words tesseract read with a confidence below 0.6; its *last page* "
+        "count is the same as gazette's (restoring never adds or drops words).",
         "",
     ]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,6 @@ markdown (seed sentences are never copied into the repository).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -36,8 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import build_restore_data as ocr_data  # noqa: E402
-from build_restore_ngram import dev_pairs  # noqa: E402
-from build_restore_ngram import tune_rescoring as tune_weight  # noqa: E402
+from build_restore_ngram import dev_pairs, tune_rescoring  # noqa: E402
 from restore_data import chunks, read_lines  # noqa: E402
 
 from pipeline.restore.align import folded  # noqa: E402
@@ -193,8 +191,7 @@ def neural_runner(directory: Path) -> Restore:
     return run
 
 
-def rescored_runner(directory: Path, ngram: Path, weight: float) -> Restore:
-    settings = dataclasses.replace(DecoderSettings.load(ngram / SETTINGS_FILE), rescore_lm_weight=weight)
+def rescored_runner(directory: Path, ngram: Path, settings: DecoderSettings) -> Restore:
     rescorer = RescoredRestorer(Restorer.load(directory, rescore=False), NgramLM.load(ngram / LM_FILE), settings)
 
     def run(lines: list[str]) -> list[Output]:
@@ -204,7 +201,7 @@ def rescored_runner(directory: Path, ngram: Path, weight: float) -> Restore:
     return run
 
 
-def runners(models: dict[str, Path], ngram: Path, weights: dict[str, float]) -> dict[str, tuple[Callable, str]]:
+def runners(models: dict[str, Path], ngram: Path, tuned: dict[str, DecoderSettings]) -> dict[str, tuple[Callable, str]]:
     """Name → (factory of the restore function, code that loads it in a fresh interpreter)."""
     load_ngram = f"from pipeline.restore.lattice import NgramRestorer as N; N.load(Path({str(ngram)!r}))"
     rows: dict[str, tuple[Callable[[], Restore], str]] = {
@@ -221,7 +218,7 @@ def runners(models: dict[str, Path], ngram: Path, weights: dict[str, float]) -> 
         load_lm = f"from pipeline.restore.ngram import NgramLM as L; L.load(Path({str(ngram / LM_FILE)!r}))"
         rows[name] = (lambda d=d: neural_runner(d), load_model)
         rows[f"{name} + n-gram"] = (
-            lambda d=d, w=weights[name]: rescored_runner(d, ngram, w),
+            lambda d=d, t=tuned[name]: rescored_runner(d, ngram, t),
             f"{load_model}; {load_lm}",
         )
     return rows
@@ -397,13 +394,13 @@ def main() -> None:
     dev = dev_pairs(args.ngram / "dev.txt.gz", 300)
     base = DecoderSettings.load(args.ngram / SETTINGS_FILE)
     lm = NgramLM.load(args.ngram / LM_FILE)
-    weights = {name: tune_weight(lm, d, dev, base) for name, d in models.items()}  # train-side dev, not heldout
+    tuned = {name: tune_rescoring(lm, d, dev, base) for name, d in models.items()}  # train-side dev, not heldout
     lexicon = {x.split("\t")[0] for x in LEXICON.read_text(encoding="utf-8").splitlines()[1:]}
     scores: dict[str, dict[tuple[str, str], Counter]] = {}
     refs = sorted({ref for kind in KINDS for _, ref in sets["legal+admin"][kind]})
     overlap = 0.0 if args.quick else train_overlap(refs, GROUPS["legal+admin"])
     seed_rows, seed_out, timing = [], {}, {}
-    for name, (factory, code) in runners(models, args.ngram, weights).items():
+    for name, (factory, code) in runners(models, args.ngram, tuned).items():
         started = time.perf_counter()
         restore = factory()
         load = time.perf_counter() - started
@@ -451,7 +448,8 @@ def main() -> None:
         "(`corpora/restore_noise.json`); `clean`: the reference itself. Models: "
         + (", ".join(f"`{k}` = `{v}`" for k, v in models.items()) or "none found")
         + f". n-gram LM: `{args.ngram / LM_FILE}` ({lm.describe()}); rescoring weights tuned on held-back *train* "
-        f"lines: {weights or '—'}.",
+        f"lines (LM weight, copy bonus): "
+        f"{ {n: (t.rescore_lm_weight, t.rescore_copy_bonus) for n, t in tuned.items()} or '—'}.",
         "",
         f"OCR lines: {ocr_summary(n)}. Held-out is split by file, not by sentence: "
         f"{100 * overlap:.0f} % of the distinct word 6-grams of the legal+admin reference lines also occur in the "

@@ -137,22 +137,27 @@ def tune_ngram(lm: NgramLM, sets: dict[str, list[tuple[str, str]]], base: Decode
     return best
 
 
-def tune_rescoring(lm: NgramLM, model: Path, sets: dict[str, list[tuple[str, str]]], base: DecoderSettings) -> float:
+def tune_rescoring(
+    lm: NgramLM, model: Path, sets: dict[str, list[tuple[str, str]]], base: DecoderSettings
+) -> DecoderSettings:
+    """Grid search of the LM weight and copy bonus used to rescore a neural model (mean accuracy over kinds)."""
     import torch
 
     from pipeline.restore.restorer import Restorer
 
     torch.set_num_threads(1)
-    restorer = Restorer.load(model)
+    restorer = Restorer.load(model, rescore=False)
     probs = {kind: restorer.candidate_probs([n.split() for n, _ in pairs]) for kind, pairs in sets.items()}
-    best, best_acc = 0.0, -1.0
-    for weight in (0.2, 0.35, 0.5, 0.7, 1.0, 1.4):
-        rescorer = RescoredRestorer(restorer, lm, dataclasses.replace(base, rescore_lm_weight=weight))
+    best, best_acc = base, -1.0
+    for weight, bonus in itertools.product((0.7, 1.0, 1.4, 2.0), (0.0, 2.0, 4.0, 8.0)):
+        settings = dataclasses.replace(base, rescore_lm_weight=weight, rescore_copy_bonus=bonus)
+        rescorer = RescoredRestorer(restorer, lm, settings)
         scores = {kind: accuracy([rescorer.decode(line) for line in probs[kind]], sets[kind]) for kind in sets}
         mean = sum(scores.values()) / len(scores)
-        log.info("rescore lm weight %.1f: %s mean %.4f", weight, {k: round(v, 4) for k, v in scores.items()}, mean)
+        rounded = {k: round(v, 4) for k, v in scores.items()}
+        log.info("rescore lm weight %.1f copy %.0f: %s mean %.4f", weight, bonus, rounded, mean)
         if mean > best_acc:
-            best, best_acc = weight, mean
+            best, best_acc = settings, mean
     return best
 
 
@@ -194,7 +199,7 @@ def main() -> None:
     if args.model is None:
         settings = tune_ngram(lm, sets, settings)
     else:
-        settings = dataclasses.replace(settings, rescore_lm_weight=tune_rescoring(lm, args.model, sets, settings))
+        settings = tune_rescoring(lm, args.model, sets, settings)
     (args.out / SETTINGS_FILE).write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
     log.info("decoder settings: %s", settings)
 

@@ -116,6 +116,7 @@ class DecoderSettings:
     copy_bonus: float = 0.0  # × share of the line's words with letters English OCR never writes (ư, ạ, đ)
     model_weight: float = 1.0  # × log P_model(candidate), rescoring a neural restorer
     rescore_lm_weight: float = 0.3
+    rescore_copy_bonus: float = 0.0  # as copy_bonus, when rescoring a neural restorer
     min_model_prob: float = 1e-4
     beam: int = 48
 
@@ -227,6 +228,7 @@ def rescore_choices(
     """Per token, the index of the candidate that the model's probabilities and the LM together
     prefer (Viterbi over the line); 0 for tokens that are not words."""
     slots, kept = [], []
+    bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
     for piece, cands, probs in line:
         keep = [0]
         if piece.kind != "word":
@@ -234,8 +236,14 @@ def rescore_choices(
         else:
             keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
             keep = keep or [int(np.argmax(probs))]
+            copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
+            if bonus and copy is not None and copy not in keep:
+                keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
             units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-        logp = [s.model_weight * math.log(max(float(probs[i]), 1e-12)) for i in keep]
+        logp = [
+            s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy")
+            for i in keep
+        ]
         slots.append(make_slot(lm, units, logp))
         kept.append(keep)
     path = viterbi(lm, slots, s.rescore_lm_weight, _start([p for p, _, _ in line]), s.beam)

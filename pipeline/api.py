@@ -137,6 +137,12 @@ def convert(path: str | Path, options: Options | None = None) -> Document:
         started = time.perf_counter()
     clock.add("ingest", started)
     if not any(line.tokens for page in pages for line in page.lines):
+        timed_out = [p.number for p in pages if any(w.startswith("ocr-timeout") for w in p.warnings)]
+        if timed_out:  # not an empty document: one whose text tesseract did not finish reading
+            raise OcrTimeoutError(
+                f"no text read: page(s) {', '.join(map(str, timed_out))} timed out after {options.ocr_timeout:g} s",
+                path=source.path,
+            )
         raise EmptyInputError("no text found on any page", path=source.path)
     warnings: list[str] = []
     models: dict[str, str] = {}

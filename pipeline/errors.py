@@ -28,7 +28,6 @@ __all__ = [
     "OutputLockedError",
     "PortInUseError",
     "SourceMissingError",
-    "SourceUnavailableError",
     "UnsupportedInputError",
     "WorkerLostError",
 ]
@@ -117,10 +116,12 @@ class EncryptedInputError(InputError):
 
 
 class SourceMissingError(InputError):
+    """Page images (review, crops, searchable PDF) are read again from the converted source."""
+
     code = "E107"
     advice = (
-        "The page image is read from the converted source file; run from the folder you converted from "
-        "(source paths are relative to it), or put the archive back where it was."
+        "Put the archive back where it was converted from (a relative source path is read from the "
+        "folder you run gazette in), or re-run `gazette convert` on it where it is now."
     )
 
 
@@ -162,16 +163,6 @@ class DiskFullError(ExportError):
     advice = (
         "Free space on the output disk (or choose another output folder) and run the same command "
         "again; files already converted are skipped."
-    )
-
-
-class SourceUnavailableError(ExportError):
-    """An export that needs the source's pixels (the searchable PDF) cannot read them."""
-
-    code = "E403"
-    advice = (
-        "The searchable PDF is built from the source file's page images: keep the source where it was "
-        "converted from, or re-run `gazette convert` on it where it is now."
     )
 
 

@@ -15,20 +15,31 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from pipeline.document import DocumentKind, PageSource
+from pipeline.document import Document, DocumentKind, PageSource
 from pipeline.errors import (
     CorruptInputError,
     EmptyInputError,
     EncryptedInputError,
     InputError,
     InputTooLargeError,
+    SourceMissingError,
     UnsupportedInputError,
 )
 from pipeline.options import Options
 from pipeline.textenc import decode_text
 from pipeline.vietnamese import normalize
 
-__all__ = ["ImagePage", "Source", "TextPage", "detect_kind", "open_source", "sha256_of"]
+__all__ = [
+    "ImagePage",
+    "Source",
+    "TextPage",
+    "detect_kind",
+    "find_source",
+    "open_source",
+    "rasterize_pdf_page",
+    "read_image_frame",
+    "sha256_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +179,25 @@ def _pdf_page_count(path: Path, options: Options) -> int:
     return count
 
 
-def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage | TextPage]:
+def rasterize_pdf_page(path: Path, number: int, dpi: int, grayscale: bool = False) -> Image.Image:
+    """Page `number` (1-based) of a PDF as pixels, by poppler's pdftoppm."""
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
     from pipeline.errors import MissingDependencyError
 
+    try:
+        images = convert_from_path(path, dpi=dpi, first_page=number, last_page=number, grayscale=grayscale)
+    except PDFInfoNotInstalledError as exc:
+        raise MissingDependencyError("poppler-utils (pdftoppm, pdfinfo) is not installed") from exc
+    except (PDFPageCountError, PDFSyntaxError) as exc:
+        raise CorruptInputError(f"page {number} cannot be rasterised ({exc})", path=path) from exc
+    if not images:
+        raise CorruptInputError(f"page {number} cannot be rasterised", path=path)
+    return images[0]
+
+
+def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage | TextPage]:
     reader = _pdf_reader(path)
     for number in range(1, count + 1):
         page = reader.pages[number - 1]
@@ -192,15 +216,7 @@ def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage |
                 f"{options.max_image_pixels} pixels",
                 path=path,
             )
-        try:
-            images = convert_from_path(path, dpi=options.dpi, first_page=number, last_page=number, grayscale=True)
-        except PDFInfoNotInstalledError as exc:
-            raise MissingDependencyError("poppler-utils (pdftoppm, pdfinfo) is not installed") from exc
-        except (PDFPageCountError, PDFSyntaxError) as exc:
-            raise CorruptInputError(f"page {number} cannot be rasterised ({exc})", path=path) from exc
-        if not images:
-            raise CorruptInputError(f"page {number} cannot be rasterised", path=path)
-        yield ImagePage(number, images[0], options.dpi)
+        yield ImagePage(number, rasterize_pdf_page(path, number, options.dpi, grayscale=True), options.dpi)
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -229,6 +245,28 @@ def _open_image(path: Path, options: Options) -> Image.Image:
 def _image_frame_count(path: Path, options: Options) -> int:
     with _open_image(path, options) as image:
         return getattr(image, "n_frames", 1)
+
+
+def read_image_frame(path: Path, number: int, options: Options | None = None) -> Image.Image:
+    """Frame `number` (1-based; a TIFF holds several pages) of an image file, loaded."""
+    for page in _image_pages(path, options or Options()):
+        if page.number == number:
+            return page.image
+    raise CorruptInputError(f"the image has no frame {number}", path=path)
+
+
+def find_source(document: Document, root: str | Path | None = None, verify: bool = False) -> Path:
+    """The source file a Document was converted from (a relative source_path read against
+    `root`, default the working folder), to read its page images again; with `verify`, also
+    checks it is the very file that was converted (sha256), as boxes only fit that one."""
+    path = Path(document.source_path)
+    if not path.is_absolute() and root is not None:
+        path = Path(root) / path
+    if not path.is_file():
+        raise SourceMissingError("the source file of this document is not there", path=path)
+    if verify and sha256_of(path) != document.sha256:
+        raise SourceMissingError("the source file changed since it was converted (sha256 differs)", path=path)
+    return path
 
 
 def _image_pages(path: Path, options: Options) -> Iterator[ImagePage]:

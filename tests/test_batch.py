@@ -18,6 +18,7 @@ from pipeline.cli import main
 from pipeline.errors import ExitCode, OutputLockedError
 from pipeline.export.json import from_json
 from pipeline.options import Options
+from pipeline.review.journal import Journal, new_record
 
 INLINE = BatchOptions(jobs=0, progress="none")
 TEXT_ONLY = Options(restore="never", formats=("json", "txt", "jsonl"))
@@ -246,3 +247,25 @@ def test_restore_model_folder_is_the_restorers() -> None:
     from pipeline.restore.restorer import MODEL_DIR
 
     assert RESTORE_MODEL_DIR == MODEL_DIR
+
+
+def test_reconversion_keeps_reviewers_corrections_and_reports_orphans(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    journal = Journal(out)
+    for name, token, text in (("t0.txt", "p1-l1-w6", "Ngoại"), ("t1.txt", "p1-l1-w9", "số")):
+        document = from_json((out / f"{name}.json").read_text(encoding="utf-8"))
+        journal.append(new_record(document, name, token, text, reviewer="lan"))
+    (root / "t1.txt").write_text("Đơn vị chủ trì: Sở Nội vụ.\n", encoding="utf-8")  # its word 9 is gone
+
+    again = convert_many([root], out, TEXT_ONLY, BatchOptions(jobs=0, progress="none", force=True))
+    assert again.converted == 2
+    kept = from_json((out / "t0.txt.json").read_text(encoding="utf-8"))
+    token = kept.pages[0].lines[0].tokens[5]
+    assert (token.text, token.source_text) == ("Ngoại", "Nội")
+    assert "corrected" in token.flags and token.corrections[0].reviewer == "lan"
+    assert "Sở Ngoại vụ" in (out / "t0.txt.txt").read_text(encoding="utf-8")
+    orphaned = from_json((out / "t1.txt.json").read_text(encoding="utf-8"))
+    assert any("not applied" in w and "p1-l1-w9" in w for w in orphaned.warnings)
+    assert len(journal.load()) == 2  # the orphan stays in the journal

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.api import ocr_image
+from pipeline.api import convert, ocr_image
 from pipeline.errors import MissingDependencyError
 from pipeline.ocr import OcrTimeoutError, parse_tsv, probe, run_tesseract
 from pipeline.options import Options
@@ -78,3 +78,11 @@ def test_parse_tsv_groups_words_into_lines() -> None:
     assert [line.text for line in lines] == ["Sở Nội", "vụ"]
     assert lines[0].tokens[0].ocr_confidence == pytest.approx(0.965)
     assert lines[0].box is not None and (lines[0].box.x0, lines[0].box.x1) == (10, 100)
+
+
+def test_a_file_whose_only_page_timed_out_is_a_timeout_not_an_empty_file(scanned_page, tmp_path) -> None:
+    path = tmp_path / "one-page.png"
+    scanned_page[0].save(path)
+    with pytest.raises(OcrTimeoutError, match="page\\(s\\) 1 timed out") as caught:
+        convert(path, Options(ocr_timeout=0.001, restore="never"))
+    assert str(path) in caught.value.message

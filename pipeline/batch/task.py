@@ -19,11 +19,13 @@ from pathlib import Path
 
 from pipeline.api import convert
 from pipeline.batch.walk import WorkItem
+from pipeline.document import Document
 from pipeline.errors import DiskFullError, GazetteError, InternalError
 from pipeline.export import output_files, to_jsonl_line, write_outputs
 from pipeline.files import atomic_write_text
 from pipeline.ingest import sha256_of
 from pipeline.options import Options
+from pipeline.review.journal import reapply_journal
 
 __all__ = ["STATE_DIR", "FileResult", "convert_one", "jsonl_part", "prepare_worker"]
 
@@ -97,6 +99,7 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
     try:
         try:
             document = convert(item.path, options)
+            document = _with_corrections(document, out_dir, item)
             written = write_outputs(document, out_dir / item.relative, options.formats)
             if "jsonl" in options.formats:
                 part = out_dir / jsonl_part(item.relative)
@@ -140,6 +143,16 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
             flags=list(document.flags),
         )
     )
+
+
+def _with_corrections(document: Document, out_dir: Path, item: WorkItem) -> Document:
+    """Reviewers' corrections from the journal, re-applied to a fresh conversion; those whose
+    word is gone are kept in the journal and named in the document's warnings."""
+    document, orphans = reapply_journal(document, out_dir, item.relative.as_posix())
+    if orphans:
+        notes = [f"correction {o.record.edit_id} by {o.record.reviewer} not applied: {o.reason}" for o in orphans]
+        document.warnings = [*document.warnings, *notes]
+    return document
 
 
 def _earlier_outputs(item: WorkItem, out_dir: Path) -> list[Path]:

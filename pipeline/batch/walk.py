@@ -40,7 +40,9 @@ def find_inputs(inputs: Iterable[str | Path], exclude: str | Path | None = None)
     it lies inside an input: its .txt outputs must not become inputs of the next run)."""
     excluded = _identity(Path(exclude)) if exclude is not None else None
     for raw in inputs:
-        root = Path(raw)
+        # Absolute, so that the Documents' source_path still finds the page images when the
+        # review app or `gazette export` runs from another folder.
+        root = Path(os.path.abspath(raw))
         if not root.is_dir():
             yield WorkItem(root, Path(root.name))
             continue

@@ -4,7 +4,7 @@
   pages are rasterised at the DPI they were OCR'd at, so word boxes fall where they were
   read, and kept in colour (stamps and signatures are often red) unless the page is grey;
   images are embedded as they are (a JPEG byte for byte, others losslessly). A source that
-  is gone or changed since conversion (sha256) raises SourceUnavailableError.
+  is gone or changed since conversion (sha256) raises SourceMissingError.
 - Text: the current text (restored, then corrected) in text render mode 3, one word at its
   box, stretched to the box width, with a real space between words so copy and search give
   words apart; the font is DejaVu Sans (every Vietnamese letter), embedded as a subset with a
@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from collections.abc import Iterable, Iterator
@@ -43,8 +42,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from pipeline.document import Document, Page
-from pipeline.errors import ExportError, MissingDependencyError, SourceUnavailableError
+from pipeline.errors import ExportError, MissingDependencyError
 from pipeline.export.layout import WordPart, page_blocks
+from pipeline.ingest import find_source, rasterize_pdf_page
 from pipeline.vietnamese import nfc
 
 __all__ = ["FONT_PATH", "PageImage", "has_page_images", "read_page_images", "to_pdf"]
@@ -76,14 +76,6 @@ def _dpi(document: Document, page: Page) -> int:
     return page.dpi or (setting if isinstance(setting, int) and setting > 0 else _DEFAULT_DPI)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _flatten(image: Image.Image) -> Image.Image:
     """Grey or RGB without alpha: the device colour spaces PDF/A allows with an sRGB intent."""
     if image.mode in ("L", "RGB"):
@@ -103,26 +95,12 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def read_page_images(document: Document) -> Iterator[PageImage]:
     """The document's page images, read again from its source, one page at a time."""
-    path = Path(document.source_path)
-    if not path.is_file():
-        raise SourceUnavailableError("the source file is gone; the searchable PDF needs its page images", path=path)
-    if _sha256(path) != document.sha256:
-        raise SourceUnavailableError("the source file changed since it was converted (sha256 differs)", path=path)
+    path = find_source(document, verify=True)
     if document.kind == "pdf":
-        from pdf2image import convert_from_path
-        from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
-
         for page in document.pages:
             dpi = _dpi(document, page)
-            try:
-                images = convert_from_path(path, dpi=dpi, first_page=page.number, last_page=page.number)
-            except PDFInfoNotInstalledError as exc:
-                raise MissingDependencyError("poppler-utils (pdftoppm) is not installed") from exc
-            except (PDFPageCountError, PDFSyntaxError) as exc:
-                raise SourceUnavailableError(f"page {page.number} cannot be rasterised ({exc})", path=path) from exc
-            if not images:
-                raise SourceUnavailableError(f"page {page.number} cannot be rasterised", path=path)
-            yield PageImage(_flatten(images[0]), images[0].width, images[0].height, dpi)
+            image = rasterize_pdf_page(path, page.number, dpi)
+            yield PageImage(_flatten(image), image.width, image.height, dpi)
         return
     with Image.open(path) as image:
         single_jpeg = image.format == "JPEG" and getattr(image, "n_frames", 1) == 1 and image.mode in ("L", "RGB")

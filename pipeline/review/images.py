@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image
 
 from pipeline.document import Box, Document
-from pipeline.errors import CorruptInputError, InputTooLargeError, MissingDependencyError, SourceMissingError
-from pipeline.options import Options
+from pipeline.ingest import find_source, rasterize_pdf_page, read_image_frame
 
-__all__ = ["PageImage", "crop_box", "has_image", "page_image", "source_file"]
+__all__ = ["PageImage", "crop_box", "has_image", "page_image"]
 
 DEFAULT_PDF_DPI = 300
 
@@ -31,16 +30,6 @@ def has_image(document: Document) -> bool:
     return document.kind in ("pdf", "image")
 
 
-def source_file(document: Document, source_root: str | Path | None = None) -> Path:
-    """The source file, a relative source_path read against source_root (default: the working folder)."""
-    path = Path(document.source_path)
-    if not path.is_absolute() and source_root is not None:
-        path = Path(source_root) / path
-    if not path.is_file():
-        raise SourceMissingError("the source file of this document is not there", path=path)
-    return path
-
-
 def page_image(
     document: Document, number: int, *, dpi: int | None = None, source_root: str | Path | None = None
 ) -> PageImage:
@@ -50,11 +39,11 @@ def page_image(
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
         raise ValueError(f"the document has no page {number}")
-    path = source_file(document, source_root)
+    path = find_source(document, source_root)
     if document.kind == "pdf":
-        image = _pdf_page(path, number, dpi or page.dpi or DEFAULT_PDF_DPI)
+        image = rasterize_pdf_page(path, number, dpi or page.dpi or DEFAULT_PDF_DPI)
     else:
-        image = _frame(path, number)
+        image = read_image_frame(path, number)
     image = image.convert("RGB")
     return PageImage(image, image.width / page.width if page.width else 1.0)
 
@@ -67,33 +56,3 @@ def crop_box(page_image: PageImage, box: Box, pad_x: float = 0.25, pad_y: float 
     x1 = min(float(page_image.image.width), (box.x1 + mx) * page_image.scale)
     y1 = min(float(page_image.image.height), (box.y1 + my) * page_image.scale)
     return page_image.image.crop((round(x0), round(y0), round(x1), round(y1)))
-
-
-def _pdf_page(path: Path, number: int, dpi: int) -> Image.Image:
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
-
-    try:
-        images = convert_from_path(path, dpi=dpi, first_page=number, last_page=number)
-    except PDFInfoNotInstalledError as exc:
-        raise MissingDependencyError("poppler-utils (pdftoppm, pdfinfo) is not installed") from exc
-    except (PDFPageCountError, PDFSyntaxError) as exc:
-        raise CorruptInputError(f"page {number} cannot be rasterised ({exc})", path=path) from exc
-    if not images:
-        raise CorruptInputError(f"page {number} cannot be rasterised", path=path)
-    return images[0]
-
-
-def _frame(path: Path, number: int) -> Image.Image:
-    limit = Options().max_image_pixels
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > limit:
-                raise InputTooLargeError(f"image exceeds {limit:,} pixels", path=path)
-            for index, frame in enumerate(ImageSequence.Iterator(image), 1):
-                if index == number:
-                    frame.load()
-                    return frame.copy()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise CorruptInputError(f"not a readable image ({exc})", path=path) from exc
-    raise CorruptInputError(f"the image has no frame {number}", path=path)

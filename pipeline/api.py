@@ -95,9 +95,9 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
     """Text pages that look like English-model OCR are restored whole; vie OCR pages only in
     their low-confidence tokens. Without an installed model, auto mode leaves the text as is."""
     from pipeline.restore.api import get_restorer, looks_garbled, restore_page
-    from pipeline.restore.restorer import MODEL_DIR
+    from pipeline.restore.paths import has_model
 
-    if options.restore == "auto" and not (MODEL_DIR / "model.safetensors").exists():
+    if options.restore == "auto" and not has_model():
         warnings.append("restore model not installed (models/restore): text left as read")
         return pages
     restorer = get_restorer()

@@ -9,12 +9,16 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from pipeline import __version__
 from pipeline.errors import ExitCode, GazetteError
 from pipeline.options import OUTPUT_FORMATS, Options
+
+if TYPE_CHECKING:
+    from pipeline.review.journal import OrphanCorrection
 
 log = logging.getLogger("pipeline")
 
@@ -36,6 +40,12 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="restore diacritics: auto = text that looks like English-model OCR, and low-confidence vie OCR words",
     )
     group.add_argument("--restore-below", type=float, default=0.6, help="OCR confidence below which words are restored")
+
+
+def _add_formats(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
+    )
 
 
 def _add_text_io(parser: argparse.ArgumentParser) -> None:
@@ -77,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (walked recursively)")
     convert.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
-    convert.add_argument(
-        "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
-    )
+    _add_formats(convert)
     run = convert.add_argument_group("batch options (a rerun into the same OUTDIR skips files already done)")
     run.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per core; 0: in this process)"
@@ -145,9 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-write the outputs of every converted document in OUT_DIR with the corrections journal applied.",
     )
     export.add_argument("out_dir", type=Path, metavar="OUT_DIR")
-    export.add_argument(
-        "-f", "--formats", default="json,txt", help=f"comma-separated: {', '.join(OUTPUT_FORMATS)} (default: json,txt)"
-    )
+    _add_formats(export)
 
     corrections = commands.add_parser(
         "corrections", help="reviewers' corrections", description="Reviewers' corrections."
@@ -276,7 +282,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return serve(args.out_dir, port=args.port, reviewer=args.reviewer, open_browser=args.open_browser)
 
 
-def _report_orphans(orphans: list) -> None:
+def _report_orphans(orphans: list[OrphanCorrection]) -> None:
     if orphans:
         print(f"{len(orphans)} correction(s) not applied (kept in the journal):", file=sys.stderr)
         for orphan in orphans:

@@ -8,6 +8,7 @@ of the plan are character offsets into the text that was segmented (Document.tex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -42,11 +43,14 @@ __all__ = [
     "Timeline",
     "TimelineKind",
     "Token",
+    "parse_token_id",
     "token_id",
 ]
 
 # Bump the minor version for additive changes, the major one for breaking changes.
 SCHEMA_VERSION = "1.2.0"
+
+_TOKEN_ID = re.compile(r"p([1-9][0-9]*)-l([1-9][0-9]*)-w([1-9][0-9]*)")
 
 DocumentKind = Literal["pdf", "image", "text"]
 PageSource = Literal["ocr", "text-layer", "text-file"]
@@ -108,6 +112,15 @@ def token_id(page: int, line: int, word: int) -> str:
     return f"p{page}-l{line}-w{word}"
 
 
+def parse_token_id(tid: str) -> tuple[int, int, int]:
+    """(page, line, word) of a token_id; ValueError when `tid` is not one."""
+    match = _TOKEN_ID.fullmatch(tid)
+    if match is None:
+        raise ValueError(f"not a token id: {tid!r} (expected e.g. 'p2-l14-w3')")
+    page, line, word = (int(group) for group in match.groups())
+    return page, line, word
+
+
 class Token(_Model):
     """One word as read (source_text) and as currently believed (text)."""
 
@@ -120,6 +133,23 @@ class Token(_Model):
     corrections: list[Correction] = Field(
         default_factory=list, description="Reviewers' edits, oldest first; text is the last one's text."
     )
+
+    @property
+    def machine_text(self) -> str:
+        """The text before any reviewer touched it: what OCR (and restore) made of the word.
+
+        The first correction's `previous`; for a word flagged `corrected` without its history
+        (an old export), the text as read; else the current text.
+        """
+        if self.corrections:
+            return self.corrections[0].previous
+        return self.source_text if "corrected" in self.flags else self.text
+
+    @property
+    def machine_confidence(self) -> float | None:
+        """The machine's confidence in machine_text: the restore model's when the word went
+        through it (it scores the text restore chose), else tesseract's."""
+        return self.restore_confidence if self.restore_confidence is not None else self.ocr_confidence
 
 
 class Line(_Model):

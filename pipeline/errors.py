@@ -11,6 +11,7 @@ from enum import IntEnum
 from pathlib import Path
 
 __all__ = [
+    "ClusterError",
     "CorruptInputError",
     "DiskFullError",
     "EmptyInputError",
@@ -25,8 +26,10 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "OcrError",
+    "OutputConflictError",
     "OutputLockedError",
     "PortInUseError",
+    "ReviewError",
     "SourceMissingError",
     "UnsupportedInputError",
     "WorkerLostError",
@@ -45,6 +48,7 @@ class ExitCode(IntEnum):
     model_error = 6
     export_error = 7
     output_locked = 8
+    cluster_error = 9
     internal_error = 15
     interrupted = 130
 
@@ -158,6 +162,14 @@ class PortInUseError(GazetteError):
     advice = "Pass another --port, or stop the program that uses it."
 
 
+class OutputConflictError(GazetteError):
+    """The command line asks for outputs that would overwrite each other or the inputs."""
+
+    exit_code = ExitCode.bad_args
+    code = "E501"
+    advice = "Convert these inputs into separate output folders (-o), outside the input folders."
+
+
 class DiskFullError(ExportError):
     code = "E401"
     advice = (
@@ -170,6 +182,14 @@ class OutputLockedError(GazetteError):
     exit_code = ExitCode.output_locked
     code = "E402"
     advice = "Wait for that run to finish (or stop it), or convert into another output folder."
+
+
+class ClusterError(GazetteError):
+    """The Dask scheduler given with --dask cannot be reached (or the local cluster cannot start)."""
+
+    exit_code = ExitCode.cluster_error
+    code = "E600"
+    advice = "Start it with `dask scheduler` and pass the tcp://host:8786 address it prints, or run without --dask."
 
 
 class WorkerLostError(GazetteError):
@@ -187,3 +207,11 @@ class InternalError(GazetteError):
 
     code = "E001"
     advice = "This is a bug in gazette; please report it with the file (or a copy of it) attached."
+
+
+class ReviewError(GazetteError):
+    """A review request the output folder cannot answer: no such document, page or word, an empty word."""
+
+    exit_code = ExitCode.bad_args
+    code = "E502"
+    advice = "Reload the review (the output folder may have been re-converted meanwhile)."

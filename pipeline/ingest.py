@@ -2,12 +2,13 @@
 
 `open_source` checks the file (kind by content, not by name; size limits; encryption) and
 returns a `Source` whose `pages()` yields `ImagePage`s or `TextPage`s lazily, so a 500-page
-PDF never sits in memory at once.
+PDF never sits in memory at once. Reading a source again after conversion (page images for
+review and the searchable PDF) lives in `pipeline.sources`; `sha256_of`, `find_source`,
+`rasterize_pdf_page` and `read_image_frame` are re-exported here for older imports.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,17 +16,17 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from pipeline.document import Document, DocumentKind, PageSource
+from pipeline.document import DocumentKind, PageSource
 from pipeline.errors import (
     CorruptInputError,
     EmptyInputError,
     EncryptedInputError,
     InputError,
     InputTooLargeError,
-    SourceMissingError,
     UnsupportedInputError,
 )
 from pipeline.options import Options
+from pipeline.sources import find_source, rasterize_pdf_page, read_image_frame, sha256_of
 from pipeline.textenc import decode_text
 from pipeline.vietnamese import normalize
 
@@ -85,14 +86,6 @@ class Source:
             yield from _pdf_pages(self.path, self.page_count, self.options)
         else:
             yield from _image_pages(self.path, self.options)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def detect_kind(path: Path, head: bytes) -> DocumentKind:
@@ -179,24 +172,6 @@ def _pdf_page_count(path: Path, options: Options) -> int:
     return count
 
 
-def rasterize_pdf_page(path: Path, number: int, dpi: int, grayscale: bool = False) -> Image.Image:
-    """Page `number` (1-based) of a PDF as pixels, by poppler's pdftoppm."""
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
-
-    from pipeline.errors import MissingDependencyError
-
-    try:
-        images = convert_from_path(path, dpi=dpi, first_page=number, last_page=number, grayscale=grayscale)
-    except PDFInfoNotInstalledError as exc:
-        raise MissingDependencyError("poppler-utils (pdftoppm, pdfinfo) is not installed") from exc
-    except (PDFPageCountError, PDFSyntaxError) as exc:
-        raise CorruptInputError(f"page {number} cannot be rasterised ({exc})", path=path) from exc
-    if not images:
-        raise CorruptInputError(f"page {number} cannot be rasterised", path=path)
-    return images[0]
-
-
 def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage | TextPage]:
     reader = _pdf_reader(path)
     for number in range(1, count + 1):
@@ -245,28 +220,6 @@ def _open_image(path: Path, options: Options) -> Image.Image:
 def _image_frame_count(path: Path, options: Options) -> int:
     with _open_image(path, options) as image:
         return getattr(image, "n_frames", 1)
-
-
-def read_image_frame(path: Path, number: int, options: Options | None = None) -> Image.Image:
-    """Frame `number` (1-based; a TIFF holds several pages) of an image file, loaded."""
-    for page in _image_pages(path, options or Options()):
-        if page.number == number:
-            return page.image
-    raise CorruptInputError(f"the image has no frame {number}", path=path)
-
-
-def find_source(document: Document, root: str | Path | None = None, verify: bool = False) -> Path:
-    """The source file a Document was converted from (a relative source_path read against
-    `root`, default the working folder), to read its page images again; with `verify`, also
-    checks it is the very file that was converted (sha256), as boxes only fit that one."""
-    path = Path(document.source_path)
-    if not path.is_absolute() and root is not None:
-        path = Path(root) / path
-    if not path.is_file():
-        raise SourceMissingError("the source file of this document is not there", path=path)
-    if verify and sha256_of(path) != document.sha256:
-        raise SourceMissingError("the source file changed since it was converted (sha256 differs)", path=path)
-    return path
 
 
 def _image_pages(path: Path, options: Options) -> Iterator[ImagePage]:

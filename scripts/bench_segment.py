@@ -139,9 +139,9 @@ def bench_documents(seeds: Path, noise: NoiseModel | None) -> tuple[list[str], l
 def bench_restored(seeds: Path) -> tuple[list[str], list[str]]:
     """The English-model OCR documents after restoration by the shipped model (models/restore)."""
     from pipeline.restore.api import get_restorer, looks_garbled, restore_text
-    from pipeline.restore.restorer import MODEL_DIR
+    from pipeline.restore.paths import has_model
 
-    if not (MODEL_DIR / "model.safetensors").exists():
+    if not has_model():
         return [], ["- restored rows skipped: models/restore is not installed"]
     restorer = get_restorer()
     rows, notes = [], []

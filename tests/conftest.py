@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,19 @@ def seeds_dir() -> Path:
 
 def write_png(image: Image.Image, path: Path, dpi: int = 300) -> Path:
     image.save(path, dpi=(dpi, dpi))
+    return path
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A valid PNG signature and IHDR claiming width×height, with a tiny IDAT: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
     return path
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import re
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from pipeline.batch import BatchOptions, FileResult, WorkItem, convert_many, find_inputs, print_summary
-from pipeline.batch.manifest import RESTORE_MODEL_DIR, OutputLock
+from pipeline.batch.manifest import Manifest, OutputLock
 from pipeline.batch.progress import RichReporter
+from pipeline.batch.run import BatchSummary
 from pipeline.cli import main
-from pipeline.errors import ExitCode, OutputLockedError
+from pipeline.errors import DiskFullError, ExitCode, ExportError, OutputConflictError, OutputLockedError
 from pipeline.export.json import from_json
+from pipeline.files import STALE_TEMP, atomic_write_chunks, output_error
 from pipeline.options import Options
 from pipeline.review.journal import Journal, new_record
 
@@ -174,9 +179,20 @@ def test_unexpected_exception_costs_one_file(tmp_path: Path, monkeypatch: pytest
 def test_inputs_with_the_same_outputs_are_refused(tmp_path: Path) -> None:
     first, second = _texts(tmp_path / "one", 1), _texts(tmp_path / "two", 1)
     summary = convert_many([first, second], tmp_path / "out", TEXT_ONLY, INLINE)
-    assert (summary.converted, summary.failures_by_kind) == (1, {"UnsupportedInputError": 1})
+    assert (summary.converted, summary.failures_by_kind) == (1, {"OutputConflictError": 1})
     (error,) = _errors(tmp_path / "out")
     assert "would overwrite those of" in error["message"] and str(second / "t0.txt") in error["message"]
+    assert str(first / "t0.txt") in error["message"] and error["exit_code"] == ExitCode.bad_args
+
+
+def test_output_folder_that_is_an_input_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _texts(tmp_path / "in", 1)
+    with pytest.raises(OutputConflictError, match=re.escape(f"the output folder is the input folder {root}")):
+        convert_many([root], root, TEXT_ONLY, INLINE)
+    assert main(["convert", str(root), "-o", str(root), "--jobs", "0"]) == ExitCode.bad_args
+    assert f"-o {root / 'out'}" in capsys.readouterr().err
+    assert not (root / ".gazette").exists()
+    assert convert_many([root], root / "out", TEXT_ONLY, INLINE).converted == 1  # a folder inside it is fine
 
 
 def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
@@ -191,13 +207,126 @@ def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     assert not stale.exists() and keep.exists()
 
 
-def test_damaged_manifest_is_set_aside(tmp_path: Path) -> None:
+def _open_files() -> list[str]:
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            names.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
+    return names
+
+
+def test_damaged_manifest_is_set_aside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _texts(tmp_path / "in", 2)
     out = tmp_path / "out"
     convert_many([root], out, TEXT_ONLY, INLINE)
     (out / ".gazette" / "manifest.sqlite").write_bytes(b"not a database" * 100)
+    open_at_rename: list[str] = []
+    real_rename = Path.rename
+
+    def rename(self: Path, target: str | Path) -> Path:
+        open_at_rename.extend(name for name in _open_files() if "manifest.sqlite" in name)
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
     assert convert_many([root], out, TEXT_ONLY, INLINE).converted == 2
     assert list((out / ".gazette").glob("manifest.sqlite.damaged-*"))
+    assert open_at_rename == []  # the failed connection was closed before the file was moved
+
+
+class _FailingDb:
+    """A manifest connection whose every statement fails with `error`."""
+
+    def __init__(self, error: sqlite3.Error) -> None:
+        self.error = error
+
+    def __enter__(self) -> _FailingDb:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def execute(self, *args: object) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def test_manifest_write_errors_are_typed(tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "manifest.sqlite")
+    manifest.close()
+    malformed = sqlite3.DatabaseError("database disk image is malformed")
+    malformed.sqlite_errorcode = sqlite3.SQLITE_CORRUPT  # as sqlite3 sets it
+    manifest._db = _FailingDb(malformed)  # type: ignore[assignment]
+    with pytest.raises(ExportError, match="malformed") as info:
+        manifest.remember("key", 1)
+    assert not isinstance(info.value, DiskFullError) and "delete it" in info.value.message
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    manifest._db = _FailingDb(full)  # type: ignore[assignment]
+    with pytest.raises(DiskFullError, match=r"disk full writing .*manifest\.sqlite"):
+        manifest.remember("key", 1)
+
+
+def test_atomic_write_chunks_streams_names_its_temp_for_the_sweep_and_maps_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "sub" / "documents.jsonl"
+    temps: list[str] = []
+
+    def chunks():
+        yield b"one\n"
+        temps.extend(p.name for p in target.parent.iterdir())
+        yield b"two\n"
+
+    atomic_write_chunks(target, chunks())
+    assert target.read_bytes() == b"one\ntwo\n" and [p.name for p in target.parent.iterdir()] == [target.name]
+    assert len(temps) == 1 and STALE_TEMP.match(temps[0])  # what the batch sweeps after a kill
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(DiskFullError, match=re.escape(f"disk full writing {target}")):
+        atomic_write_chunks(target, [b"new"])
+    assert target.read_bytes() == b"one\ntwo\n" and len(list(target.parent.iterdir())) == 1
+    denied = output_error(OSError(errno.EACCES, "Permission denied"), target)
+    assert type(denied) is ExportError and "cannot write output (Permission denied)" in denied.message
+
+
+def test_lock_errors_other_than_a_held_lock_are_typed_and_leak_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.batch.manifest as manifest
+
+    out = tmp_path / "out"
+    lock = OutputLock(out / ".gazette" / "lock", out)
+    before = len(_open_files())
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(manifest.fcntl, "flock", no_locks)
+    with pytest.raises(ExportError, match="does not support file locks"):
+        lock.__enter__()
+    assert len(_open_files()) == before
+    monkeypatch.undo()
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(DiskFullError):
+        lock.__enter__()
+    monkeypatch.undo()
+    assert len(_open_files()) == before
+    with OutputLock(out / ".gazette" / "lock", out):  # nothing holds it
+        pass
 
 
 def test_second_run_on_a_locked_output_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,12 +370,9 @@ def test_progress_bar_and_summary_render(tmp_path: Path) -> None:
     out = io.StringIO()
     print_summary(summary, out)
     assert out.getvalue().startswith("converted 1 file(s), 1 page(s), failed 0, skipped 0 already done")
-
-
-def test_restore_model_folder_is_the_restorers() -> None:
-    from pipeline.restore.restorer import MODEL_DIR
-
-    assert RESTORE_MODEL_DIR == MODEL_DIR
+    out = io.StringIO()
+    print_summary(BatchSummary(tmp_path / "out", failed=1, stopped="disk full"), file=out)
+    assert "stopped early: disk full" in out.getvalue() and "errors.jsonl" in out.getvalue()
 
 
 def test_reconversion_keeps_reviewers_corrections_and_reports_orphans(tmp_path: Path) -> None:
@@ -269,3 +395,46 @@ def test_reconversion_keeps_reviewers_corrections_and_reports_orphans(tmp_path: 
     orphaned = from_json((out / "t1.txt.json").read_text(encoding="utf-8"))
     assert any("not applied" in w and "p1-l1-w9" in w for w in orphaned.warnings)
     assert len(journal.load()) == 2  # the orphan stays in the journal
+
+
+def test_the_journal_is_parsed_once_per_batch_not_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _texts(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    journal = Journal(out)
+    document = from_json((out / "t0.txt.json").read_text(encoding="utf-8"))
+    journal.append(new_record(document, "t0.txt", "p1-l1-w6", "Ngoại", reviewer="lan"))
+    loads: list[Path] = []
+    real_load = Journal.load
+
+    def load(self: Journal):
+        loads.append(self.path)
+        return real_load(self)
+
+    monkeypatch.setattr(Journal, "load", load)
+    force = BatchOptions(jobs=0, progress="none", force=True)
+    assert convert_many([root], out, TEXT_ONLY, force).converted == 3
+    assert len(loads) == 1
+    assert "Sở Ngoại vụ" in (out / "t0.txt.txt").read_text(encoding="utf-8")
+    document = from_json((out / "t1.txt.json").read_text(encoding="utf-8"))
+    real_load(journal)  # (unpatched) an append changes the journal: it is read again
+    journal.append(new_record(document, "t1.txt", "p1-l1-w6", "Ngoại", reviewer="lan"))
+    assert convert_many([root], out, TEXT_ONLY, force).converted == 3
+    assert len(loads) == 2
+    assert "Sở Ngoại vụ" in (out / "t1.txt.txt").read_text(encoding="utf-8")
+
+
+def test_a_full_disk_while_appending_to_the_journal_is_a_disk_full_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _texts(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    document = from_json((out / "t0.txt.json").read_text(encoding="utf-8"))
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(DiskFullError, match=r"corrections\.jsonl"):
+        Journal(out).append(new_record(document, "t0.txt", "p1-l1-w6", "Ngoại", reviewer="lan"))

@@ -4,12 +4,14 @@ process pool, byte for byte once the timings are set aside."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from pipeline.batch import BatchOptions, convert_many
+from pipeline.errors import ClusterError, ExitCode
 from pipeline.options import Options
 from pipeline.synth import Degradation, Para, degrade, render_pages
 
@@ -56,6 +58,7 @@ def archive(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # ~25 s: the restore model loads in every worker
 def test_dask_local_writes_the_pool_outputs(tmp_path: Path, archive: Path) -> None:
     pool = convert_many([archive], tmp_path / "pool", OPTIONS, BatchOptions(jobs=2, progress="none"))
     dask = convert_many([archive], tmp_path / "dask", OPTIONS, BatchOptions(jobs=2, dask="local", progress="none"))
@@ -65,6 +68,35 @@ def test_dask_local_writes_the_pool_outputs(tmp_path: Path, archive: Path) -> No
     assert dask_outputs == pool_outputs
     again = convert_many([archive], tmp_path / "dask", OPTIONS, BatchOptions(jobs=2, dask="local", progress="none"))
     assert (again.converted, again.skipped, again.failed_before) == (0, 3, 1)
+
+
+def test_dask_local_text_files_match_the_inline_run(tmp_path: Path) -> None:
+    """The light Dask test of the default run: text files only, no model."""
+    root = tmp_path / "archive"
+    (root / "sub").mkdir(parents=True)
+    (root / "plan.txt").write_text("Đơn vị chủ trì: Sở Nội vụ.\n", encoding="utf-8")
+    (root / "sub" / "other.txt").write_text("Thời gian: Quý II/2025.\n", encoding="utf-16")
+    (root / "empty.pdf").touch()
+    options = Options(restore="never", formats=("json", "txt", "jsonl"))
+    inline = convert_many([root], tmp_path / "inline", options, BatchOptions(jobs=0, progress="none"))
+    dask = convert_many([root], tmp_path / "dask", options, BatchOptions(jobs=1, dask="local", progress="none"))
+    assert (dask.converted, dask.failed) == (inline.converted, inline.failed) == (2, 1)
+    assert _outputs(tmp_path / "dask") == _outputs(tmp_path / "inline")
+
+
+def test_unreachable_scheduler_is_a_cluster_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.batch.cluster as cluster
+
+    def refused(address: str, timeout: str) -> None:
+        raise OSError(f"Timed out trying to connect to {address} after {timeout}")
+
+    monkeypatch.setattr(cluster, "Client", refused)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Sở Nội vụ.\n", encoding="utf-8")
+    batch = BatchOptions(dask="tcp://127.0.0.1:9", progress="none")
+    with pytest.raises(ClusterError, match=re.escape("cannot reach the Dask scheduler at tcp://127.0.0.1:9")) as info:
+        convert_many([tmp_path / "in"], tmp_path / "out", Options(restore="never"), batch)
+    assert info.value.exit_code == ExitCode.cluster_error == 9 and "dask scheduler" in info.value.message
 
 
 @pytest.mark.slow

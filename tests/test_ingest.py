@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import struct
 import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
+from conftest import png_header_only
 from PIL import Image
 
 from pipeline.api import convert
@@ -37,19 +36,6 @@ def short_page() -> Image.Image:
 def scanned_pdf(tmp_path_factory, short_page) -> Path:
     path = tmp_path_factory.mktemp("pdf") / "scan.pdf"
     short_page.save(path, save_all=True, append_images=[short_page.rotate(0)], resolution=300)
-    return path
-
-
-def _png_header_only(path: Path, width: int, height: int) -> Path:
-    """A valid PNG signature and IHDR claiming a huge size, with a tiny IDAT: a decompression bomb."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
-    )
     return path
 
 
@@ -163,7 +149,7 @@ def test_truncated_png(tmp_path: Path, short_page: Image.Image) -> None:
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
-    path = _png_header_only(tmp_path / "bomb.png", 20_000, 20_000)
+    path = png_header_only(tmp_path / "bomb.png", 20_000, 20_000)
     error = _expect(path, InputTooLargeError)
     assert "400,000,000 pixels" in error.message
     _expect(path, InputTooLargeError, Options(max_image_pixels=1000))
@@ -209,3 +195,15 @@ def test_unreadable_and_missing_files(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(Path, "open", deny)
     error = _expect(locked, InputError)
     assert "permission denied" in error.message
+
+
+def test_a_frame_of_a_multipage_tiff_is_read_again_by_seeking_to_it(tmp_path: Path) -> None:
+    from pipeline.errors import CorruptInputError
+    from pipeline.sources import read_image_frame
+
+    frames = [Image.new("L", (40, 30), shade) for shade in (0, 100, 200)]
+    frames[0].save(tmp_path / "a.tif", save_all=True, append_images=frames[1:])
+    third = read_image_frame(tmp_path / "a.tif", 3)
+    assert third.size == (40, 30) and third.getpixel((5, 5)) == 200
+    with pytest.raises(CorruptInputError, match="no frame 4"):
+        read_image_frame(tmp_path / "a.tif", 4)

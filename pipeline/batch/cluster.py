@@ -19,10 +19,10 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from pipeline.batch.runners import MAX_LOSSES, Accept, Task, lost
+from pipeline.batch.runners import MAX_LOSSES, Accept, Task, lost, task_failed
 from pipeline.batch.task import FileResult, prepare_worker
 from pipeline.batch.walk import WorkItem
-from pipeline.errors import ExportError, InternalError
+from pipeline.errors import ClusterError
 from pipeline.options import Options
 
 __all__ = ["PrepareWorker", "run_dask"]
@@ -57,10 +57,7 @@ def _connect(address: str, jobs: int) -> tuple[Client, LocalCluster | None]:
                 return Client(cluster), cluster
             return Client(address, timeout="30s"), None
         except OSError as exc:
-            raise ExportError(
-                f"cannot reach the Dask scheduler at {address} ({exc})",
-                advice="Start it with `dask scheduler` and pass the tcp://host:8786 address it prints.",
-            ) from exc
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc})") from exc
 
 
 def run_dask(
@@ -98,9 +95,7 @@ def run_dask(
             except KilledWorker as exc:
                 result = lost(item, f"dask: {exc}")
             except Exception as exc:
-                error = InternalError(f"the task failed on the Dask worker ({type(exc).__name__}: {exc})")
-                error.path = str(item.path)
-                result = FileResult(item, False, error={**error.to_record(), "path": str(item.path)})
+                result = task_failed(item, exc, "on the Dask worker")
             if not accept(result):
                 pending.clear()
             while pending and running.count() < window:

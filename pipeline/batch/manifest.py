@@ -22,19 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import __version__
-from pipeline.errors import DiskFullError, ExportError, GazetteError, OutputLockedError
+from pipeline.errors import ExportError, GazetteError, OutputLockedError
+from pipeline.files import output_error
+from pipeline.ingest import sha256_of
 from pipeline.options import Options
+from pipeline.restore.paths import MODEL_DIR, has_model
 
 if TYPE_CHECKING:
     from pipeline.batch.task import FileResult
 
-__all__ = ["RESTORE_MODEL_DIR", "Manifest", "OutputLock", "Row", "pipeline_version"]
+__all__ = ["Manifest", "OutputLock", "Row", "pipeline_version"]
 
 log = logging.getLogger(__name__)
 
-# The same folder as pipeline.restore.restorer.MODEL_DIR, named here because importing that
-# module imports torch, which the parent process of a batch never needs.
-RESTORE_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
 _MODEL_FILES_IGNORED = {"MODEL_CARD.md", "metrics.json"}  # documentation, not weights
 
 _SCHEMA = """
@@ -58,14 +58,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 def _model_fingerprint(directory: Path) -> str | None:
     """sha256 over the restore model's files (weights, vocabulary, n-gram LM), or None."""
-    if not (directory / "model.safetensors").exists():
+    if not has_model(directory):
         return None
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in _MODEL_FILES_IGNORED):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0")
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + sha256_of(path).encode())
     return digest.hexdigest()[:16]
 
 
@@ -81,7 +78,7 @@ def pipeline_version(options: Options) -> tuple[str, dict[str, Any]]:
     parts = {
         "gazette": __version__,
         "tesseract": tesseract,
-        "restore_model": _model_fingerprint(RESTORE_MODEL_DIR) if options.restore != "never" else None,
+        "restore_model": _model_fingerprint(MODEL_DIR) if options.restore != "never" else None,
         # Formats only decide which outputs exist; rows record theirs (see Manifest.record).
         "options": options.model_dump(mode="json", exclude={"formats"}),
     }
@@ -123,6 +120,9 @@ class Manifest:
     def _open(self) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except sqlite3.OperationalError as exc:
+            raise ExportError(f"cannot open the batch manifest ({exc})", path=self.path) from exc
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             # A committed row survives the process being killed; only a power cut may lose the
             # last few, which the next run simply converts again.
@@ -130,7 +130,11 @@ class Manifest:
             db.executescript(_SCHEMA)
             db.execute("SELECT count(*) FROM files").fetchone()
         except sqlite3.OperationalError as exc:
+            db.close()
             raise ExportError(f"cannot open the batch manifest ({exc})", path=self.path) from exc
+        except sqlite3.DatabaseError:
+            db.close()  # before the damaged file is renamed (see __init__)
+            raise
         return db
 
     def rows(self) -> dict[str, Row]:
@@ -183,10 +187,15 @@ class Manifest:
             with self._db:  # one transaction
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(sql, rows)
-        except sqlite3.OperationalError as exc:
-            if "full" in str(exc):
-                raise DiskFullError(f"disk full writing the batch manifest {self.path}") from exc
-            raise ExportError(f"cannot update the batch manifest ({exc})", path=self.path) from exc
+        except sqlite3.DatabaseError as exc:  # also "database disk image is malformed"
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise output_error(exc, self.path, "the batch manifest") from exc
+            raise ExportError(
+                f"cannot update the batch manifest ({exc})",
+                path=self.path,
+                advice="Check that the output folder is writable and has free space; if the manifest is damaged, "
+                "delete it (files already converted are then converted again).",
+            ) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -211,13 +220,29 @@ class OutputLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").split()
-            os.close(fd)
+            try:
+                holder = os.read(fd, 200).decode("utf-8", "replace").split()
+            except OSError:
+                holder = []
+            finally:
+                os.close(fd)
             pid = holder[0] if holder else "unknown"
             host = f" on {holder[1]}" if len(holder) > 1 and holder[1] != socket.gethostname() else ""
             raise OutputLockedError(f"another gazette convert is writing to {self.out_dir} (pid {pid}{host})") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        except OSError as exc:  # ENOLCK: a network filesystem without locks
+            os.close(fd)
+            raise ExportError(
+                f"cannot lock {self.path} ({exc.strerror or exc})",
+                path=self.out_dir,
+                advice="The output folder's filesystem does not support file locks (NFS without lockd?); "
+                "convert into a folder on a local disk and copy the outputs over afterwards.",
+            ) from exc
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        except OSError as exc:
+            os.close(fd)  # releases the lock
+            raise output_error(exc, self.path, "the output lock file") from exc
         self._fd = fd
         return self
 
@@ -225,7 +250,11 @@ class OutputLock:
         if self._fd is not None:
             # The file stays: unlinking it would let a third run lock a new file while a
             # second one still waits on the old.
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+            try:
+                os.ftruncate(self._fd, 0)
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except OSError as exc:  # closing releases the lock all the same
+                log.debug("%s: %s", self.path, exc)
+            finally:
+                os.close(self._fd)
+                self._fd = None

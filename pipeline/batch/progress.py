@@ -149,7 +149,9 @@ def make_reporter(kind: ProgressKind = "auto") -> Reporter:
 
 
 def print_summary(summary: BatchSummary, file: TextIO | None = None) -> None:
-    """One line (stable, for scripts) and a table: converted, skipped, failed by kind, time."""
+    """One line (stable, for scripts) and a table: converted, skipped, failed by kind, time;
+    then why the run stopped and where the errors are (to stderr, unless `file` is given)."""
+    notes = file or sys.stderr
     file = file or sys.stdout
     failures = ", ".join(f"{kind} {n}" for kind, n in summary.failures_by_kind.most_common())
     print(
@@ -172,6 +174,6 @@ def print_summary(summary: BatchSummary, file: TextIO | None = None) -> None:
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:.1f} pages/min)")
     console.print(table)
     if summary.stopped:
-        print(f"stopped early: {summary.stopped}", file=sys.stderr)
+        print(f"stopped early: {summary.stopped}", file=notes)
     if summary.failed or summary.failed_before:
-        print(f"errors: {summary.out_dir / 'errors.jsonl'}", file=sys.stderr)
+        print(f"errors: {summary.out_dir / 'errors.jsonl'}", file=notes)

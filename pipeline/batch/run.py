@@ -3,12 +3,9 @@ parallel, record each file as it finishes, and write errors.jsonl and documents.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
-import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -21,17 +18,15 @@ from pipeline.batch.manifest import Manifest, OutputLock, Row, pipeline_version
 from pipeline.batch.progress import ProgressKind, Reporter, make_reporter
 from pipeline.batch.runners import Task, run_inline, run_pool
 from pipeline.batch.task import STATE_DIR, FileResult, convert_one
-from pipeline.batch.walk import WorkItem, find_inputs
-from pipeline.errors import DiskFullError, ExitCode, ExportError, UnsupportedInputError
+from pipeline.batch.walk import WorkItem, check_output_folder, find_inputs
+from pipeline.errors import ExitCode, OutputConflictError
+from pipeline.files import STALE_TEMP, atomic_write_chunks
 from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, sha256_of
 from pipeline.options import Options
 
 __all__ = ["BatchOptions", "BatchSummary", "convert_many"]
 
 log = logging.getLogger(__name__)
-
-# What tempfile.mkstemp leaves behind when an atomic write is killed (see pipeline/files.py).
-_STALE_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 class BatchOptions(BaseModel):
@@ -105,11 +100,7 @@ def _plan(items: list[WorkItem], rows: dict[str, Row], version: str, options: Op
     owners: dict[Path, WorkItem] = {}
     for item in items:
         if (owner := owners.setdefault(item.relative, item)) is not item:
-            error = UnsupportedInputError(
-                f"its outputs would overwrite those of {owner.path}",
-                path=item.path,
-                advice="Convert these inputs into separate output folders.",
-            )
+            error = OutputConflictError(f"its outputs would overwrite those of {owner.path}", path=item.path)
             plan.rejected.append(FileResult(item, False, error=error.to_record()))
             continue
         row = rows.get(str(item.relative))
@@ -151,27 +142,8 @@ def _sweep_stale_temps(out_dir: Path) -> None:
     """Temp files of atomic writes killed mid-way (kill -9, power cut) are never outputs."""
     for folder, _, files in os.walk(out_dir):
         for name in files:
-            if _STALE_TEMP.match(name):
+            if STALE_TEMP.match(name):
                 Path(folder, name).unlink(missing_ok=True)
-
-
-def _write_stream(path: Path, chunks: Iterable[bytes]) -> None:
-    """Atomic like pipeline.files.atomic_write_bytes, but streamed: documents.jsonl of a big
-    archive does not fit in memory."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"disk full writing {path}") from exc
-        raise ExportError(f"cannot write output ({exc.strerror or exc})", path=path) from exc
 
 
 def _write_run_files(
@@ -187,7 +159,7 @@ def _write_run_files(
         for record in errors:
             yield (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
 
-    _write_stream(out_dir / "errors.jsonl", error_lines())
+    atomic_write_chunks(out_dir / "errors.jsonl", error_lines())
     if "jsonl" not in options.formats:
         return
 
@@ -202,7 +174,8 @@ def _write_run_files(
                     except OSError as exc:
                         log.warning("%s: cannot read %s (%s); its line is missing", row.relative, output, exc)
 
-    _write_stream(out_dir / "documents.jsonl", document_lines())
+    # Streamed: documents.jsonl of a big archive does not fit in memory.
+    atomic_write_chunks(out_dir / "documents.jsonl", document_lines())
 
 
 class _Recorder:
@@ -267,6 +240,8 @@ def convert_many(
     options = options or Options()
     batch = batch or BatchOptions()
     out_dir = Path(out_dir)
+    inputs = list(inputs)
+    check_output_folder(inputs, out_dir)  # before the lock writes .gazette/ into it
     started = time.perf_counter()
     summary = BatchSummary(out_dir)
     reporter = reporter or make_reporter(batch.progress)

@@ -1,6 +1,6 @@
 """Where the per-file task runs: in this process, or in a pool of worker processes.
 
-(Dask is in pipeline/batch/dask.py.) A runner calls `accept(result)` in the parent for every
+(Dask is in pipeline/batch/cluster.py.) A runner calls `accept(result)` in the parent for every
 finished file; when `accept` returns False (the disk is full) it stops starting new files and
 lets the ones in flight finish.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 
 from pipeline.batch.task import FileResult, prepare_worker
 from pipeline.batch.walk import WorkItem
-from pipeline.errors import WorkerLostError
+from pipeline.errors import InternalError, WorkerLostError
 from pipeline.options import Options
 
-__all__ = ["Accept", "Note", "Task", "lost", "run_inline", "run_pool"]
+__all__ = ["Accept", "Note", "Task", "lost", "run_inline", "run_pool", "task_failed"]
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,13 @@ MAX_LOSSES = 2
 def lost(item: WorkItem, detail: str = "") -> FileResult:
     """The result of a file whose worker process died under it, twice."""
     problem = f"the worker process converting it died {MAX_LOSSES} times{f' ({detail})' if detail else ''}"
-    error = WorkerLostError(problem, path=item.path)
-    return FileResult(item, False, error={**error.to_record(), "path": str(item.path)})
+    return FileResult.failed(item, WorkerLostError(problem, path=item.path))
+
+
+def task_failed(item: WorkItem, exc: BaseException, where: str) -> FileResult:
+    """The result of a file whose task raised instead of returning (convert_one never does for
+    a bad file: a result that does not pickle, a bug in an injected task)."""
+    return FileResult.failed(item, InternalError(f"the task failed {where} ({type(exc).__name__}: {exc})"))
 
 
 def run_inline(items: Sequence[WorkItem], out_dir: Path, options: Options, task: Task, accept: Accept) -> None:
@@ -124,6 +129,8 @@ def run_pool(
                 except BrokenProcessPool:
                     broken.append(item)
                     continue
+                except Exception as exc:
+                    result = task_failed(item, exc, "in the worker process")
                 stopping |= not accept(result)
             if not broken:
                 continue
@@ -131,9 +138,13 @@ def run_pool(
             for future in wait(in_flight).done:
                 item = in_flight.pop(future)
                 try:
-                    stopping |= not accept(future.result())
+                    result = future.result()
                 except BrokenProcessPool:
                     broken.append(item)
+                    continue
+                except Exception as exc:
+                    result = task_failed(item, exc, "in the worker process")
+                stopping |= not accept(result)
             pool.shutdown(wait=True, cancel_futures=True)
             pool = None
             for item in broken:

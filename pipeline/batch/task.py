@@ -16,6 +16,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.api import convert
 from pipeline.batch.walk import WorkItem
@@ -25,7 +26,8 @@ from pipeline.export import output_files, to_jsonl_line, write_outputs
 from pipeline.files import atomic_write_text
 from pipeline.ingest import sha256_of
 from pipeline.options import Options
-from pipeline.review.journal import reapply_journal
+from pipeline.restore.paths import has_model
+from pipeline.review.journal import CorrectionRecord, Journal, apply_corrections, belongs_to
 
 __all__ = ["STATE_DIR", "FileResult", "convert_one", "jsonl_part", "prepare_worker"]
 
@@ -53,6 +55,15 @@ class FileResult:
     worker: str = ""  # host:pid of the process that converted it
     peak_rss_mb: float = 0.0  # that worker's peak resident memory so far
     child_peak_rss_mb: float = 0.0  # the largest child it ran (tesseract, pdftoppm)
+
+    @classmethod
+    def failed(cls, item: WorkItem, error: GazetteError, **fields: Any) -> FileResult:
+        """The result of a file that failed with `error`: its errors.jsonl record (naming the
+        input), fatal when the batch cannot go on (the disk is full)."""
+        if error.path is None:
+            error.path = str(item.path)
+        record = {**error.to_record(), "path": str(item.path)}
+        return cls(item, False, error=record, fatal=isinstance(error, DiskFullError), **fields)
 
 
 def jsonl_part(relative: Path) -> Path:
@@ -111,23 +122,18 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
             log.debug("unexpected error on %s", item.path, exc_info=True)
             raise _unexpected(exc) from exc
     except GazetteError as exc:
-        if exc.path is None:
-            exc.path = str(item.path)
         # Outputs of an earlier conversion no longer describe this input; a reader must not
         # take them for its current outputs.
         for target in [*written, *_earlier_outputs(item, out_dir)]:
             target.unlink(missing_ok=True)
-        record = {**exc.to_record(), "path": str(item.path)}
         return _stamped(
-            FileResult(
+            FileResult.failed(
                 item,
-                False,
+                exc,
                 seconds=time.perf_counter() - started,
                 sha256=_hash(item.path),
                 size=size,
                 mtime_ns=mtime_ns,
-                error=record,
-                fatal=isinstance(exc, DiskFullError),
             )
         )
     return _stamped(
@@ -148,11 +154,40 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
 def _with_corrections(document: Document, out_dir: Path, item: WorkItem) -> Document:
     """Reviewers' corrections from the journal, re-applied to a fresh conversion; those whose
     word is gone are kept in the journal and named in the document's warnings."""
-    document, orphans = reapply_journal(document, out_dir, item.relative.as_posix())
+    relative = item.relative.as_posix()
+    records = [r for r in _journal_records(out_dir) if belongs_to(r, document, relative)]
+    if not records:
+        return document
+    document, orphans = apply_corrections(document, records)
     if orphans:
         notes = [f"correction {o.record.edit_id} by {o.record.reviewer} not applied: {o.reason}" for o in orphans]
+        for note in notes:
+            log.warning("%s: %s", relative, note)
         document.warnings = [*document.warnings, *notes]
     return document
+
+
+# The journal last loaded by this process: (path, size, mtime_ns) → its records. A batch
+# applies the same journal to every file; it is parsed again only after an append.
+_journal_cache: tuple[tuple[str, int, int], list[CorrectionRecord]] | None = None
+
+
+def _journal_records(out_dir: Path) -> list[CorrectionRecord]:
+    global _journal_cache
+    journal = Journal(out_dir)
+    try:
+        stat = journal.path.stat()
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return journal.load()  # which raises the typed error
+    key = (str(journal.path.absolute()), stat.st_size, stat.st_mtime_ns)
+    if _journal_cache is not None and _journal_cache[0] == key:
+        return _journal_cache[1]
+    # Stat before load: an append in between makes the key stale, never the records.
+    records = journal.load()
+    _journal_cache = (key, records)
+    return records
 
 
 def _earlier_outputs(item: WorkItem, out_dir: Path) -> list[Path]:
@@ -180,9 +215,7 @@ def prepare_worker(options: Options, log_level: int = logging.WARNING) -> None:
     if options.restore == "never":
         return
     try:
-        from pipeline.batch.manifest import RESTORE_MODEL_DIR
-
-        if not (RESTORE_MODEL_DIR / "model.safetensors").exists():
+        if not has_model():
             return
         import torch
 
@@ -191,4 +224,4 @@ def prepare_worker(options: Options, log_level: int = logging.WARNING) -> None:
         torch.set_num_threads(1)
         get_restorer()
     except Exception:  # each file then reports the model error itself
-        log.debug("worker warm-up failed", exc_info=True)
+        log.warning("worker warm-up failed (each file will report it)", exc_info=True)

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import OutputConflictError
 from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
 
-__all__ = ["INPUT_SUFFIXES", "WorkItem", "find_inputs"]
+__all__ = ["INPUT_SUFFIXES", "WorkItem", "check_output_folder", "find_inputs"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,21 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
+
+
+def check_output_folder(inputs: Iterable[str | Path], out_dir: str | Path) -> None:
+    """Refuse an output folder that is one of the input folders: `find_inputs` never walks the
+    output folder, so nothing in that input would be converted."""
+    out = _identity(Path(out_dir))
+    if out is None:
+        return  # not created yet: no input can be it
+    for raw in inputs:
+        if Path(raw).is_dir() and _identity(Path(raw)) == out:
+            raise OutputConflictError(
+                f"the output folder is the input folder {raw}, so none of its files would be converted",
+                path=out_dir,
+                advice=f"Pass an output folder outside it, or a new folder inside it (-o {Path(raw) / 'out'}).",
+            )
 
 
 def find_inputs(inputs: Iterable[str | Path], exclude: str | Path | None = None) -> Iterator[WorkItem]:

@@ -26,6 +26,7 @@ from pipeline.document import Box, Document, Page
 from pipeline.export.layout import (
     LineView,
     WordPart,
+    element_maker,
     is_corrected,
     is_restored,
     page_blocks,
@@ -41,11 +42,7 @@ _SCHEMA_LOCATION = f"{ALTO_NS} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{ALTO_NS}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
-    if text is not None:
-        element.text = text
-    return element
+_el = element_maker(ALTO_NS)
 
 
 def _coords(box: Box | None) -> dict[str, str]:

@@ -14,7 +14,15 @@ from __future__ import annotations
 from lxml import etree
 
 from pipeline.document import Box, Document, Page
-from pipeline.export.layout import LineView, WordPart, page_blocks, word_confidence
+from pipeline.export.layout import (
+    LANGUAGE_CODES,
+    LineView,
+    WordPart,
+    element_maker,
+    image_reference,
+    page_blocks,
+    word_confidence,
+)
 
 __all__ = ["XHTML_NS", "to_hocr"]
 
@@ -25,13 +33,7 @@ _DOCTYPE = (
     '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
 )
 _CAPABILITIES = "ocr_page ocr_carea ocr_line ocrx_word ocrp_wconf"
-_LANGUAGES = {"vi": "vi", "en": "en"}
-
-
-def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{XHTML_NS}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
-    element.text = text
-    return element
+_el = element_maker(XHTML_NS)
 
 
 def _title(box: Box | None, *extra: str) -> str | None:
@@ -56,7 +58,7 @@ def _line(parent: etree._Element, line: LineView) -> None:
 
 def _page(body: etree._Element, document: Document, page: Page) -> None:
     size = Box(x0=0, y0=0, x1=page.width, y1=page.height) if page.width and page.height else None
-    image = document.source_path + (f"#page={page.number}" if document.kind == "pdf" else "")
+    image = image_reference(document, page)
     properties = [f'image "{image}"', f"ppageno {page.number - 1}"]  # hOCR counts the front cover as 0
     if page.dpi:
         properties.append(f"scan_res {page.dpi} {page.dpi}")
@@ -70,7 +72,7 @@ def _page(body: etree._Element, document: Document, page: Page) -> None:
 
 def to_hocr(document: Document) -> str:
     """The document as hOCR (XHTML, UTF-8)."""
-    language = _LANGUAGES.get(document.language or "vi", "vi")
+    language = LANGUAGE_CODES.get(document.language or "vi", "vi")
     root = etree.Element(f"{{{XHTML_NS}}}html", nsmap={None: XHTML_NS})
     root.set(f"{{{_XML_NS}}}lang", language)
     root.set("lang", language)

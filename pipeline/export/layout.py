@@ -4,24 +4,42 @@ The data model has no block level (Page → Line → Token), so a block is a run
 text; blank lines (kept from text inputs) separate blocks, and an OCR page is one block.
 Ids derive from `token_id` so the same word has the same id in every format and in the
 review journal: page `p1`, block `p1-b1`, line `p1-l2`, word `p1-l2-w3`.
+
+Also what the XML formats share: `element_maker` (lxml SubElement in a namespace, attributes
+that are None left out), language codes and names, `image_reference` (the page image a page
+was read from) and `export_time`.
+
+Export time. Outputs are a pure function of the Document, so re-exporting gives the same
+bytes on every machine: the time written as PAGE `Created`/`LastChange` and as the PDF's
+creation/modification dates is the latest correction's time when the document has
+corrections, else the constant EXPORT_EPOCH (1970-01-01T00:00:00Z, as reproducible builds
+use when no SOURCE_DATE_EPOCH is given), never the clock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from pipeline.document import Box, Line, Page, Token, token_id
+from lxml import etree
+
+from pipeline.document import Box, Document, Line, Page, Token, token_id
 from pipeline.vietnamese import nfc
 
 __all__ = [
+    "EXPORT_EPOCH",
+    "LANGUAGE_CODES",
+    "LANGUAGE_NAMES",
     "BlockView",
     "LineView",
     "WordPart",
     "clip",
+    "element_maker",
+    "export_time",
+    "image_reference",
     "is_corrected",
     "is_restored",
-    "machine_confidence",
-    "machine_text",
     "page_blocks",
     "short_number",
     "word_confidence",
@@ -66,29 +84,53 @@ def is_corrected(token: Token) -> bool:
     return bool(token.corrections) or "corrected" in token.flags
 
 
-def machine_text(token: Token) -> str:
-    """The text before any reviewer touched it: restored if restore changed it, else as read."""
-    if token.corrections:
-        return token.corrections[0].previous
-    return token.source_text if is_corrected(token) else token.text
-
-
 def is_restored(token: Token) -> bool:
     return token.restore_confidence is not None or "restored" in token.flags
-
-
-def machine_confidence(token: Token) -> float | None:
-    """The machine's confidence in machine_text: the restore model's when the token went
-    through it (it scores the text restore chose), else the OCR confidence."""
-    if token.restore_confidence is not None:
-        return token.restore_confidence
-    return token.ocr_confidence
 
 
 def word_confidence(token: Token) -> float | None:
     """The machine's confidence in the current text, or None when a person wrote it: no
     machine scored a reviewer's text, and its correction status says more than a number would."""
-    return None if is_corrected(token) else machine_confidence(token)
+    return None if is_corrected(token) else token.machine_confidence
+
+
+EXPORT_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LANGUAGE_CODES = {"vi": "vi", "en": "en"}  # BCP 47 (hOCR lang, ALTO LANG)
+LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English"}  # PAGE names languages in English
+
+ElementMaker = Callable[..., etree._Element]
+
+
+def element_maker(namespace: str) -> ElementMaker:
+    """`make(parent, tag, text=None, **attrs)`: a child element `{namespace}tag`, attributes
+    that are None left out, `text` set when given."""
+
+    def make(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{namespace}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+        if text is not None:
+            element.text = text
+        return element
+
+    return make
+
+
+def image_reference(document: Document, page: Page) -> str:
+    """The image a page was read from: the source path, with `#page=N` (RFC 8118) for PDF pages."""
+    return document.source_path + (f"#page={page.number}" if document.kind == "pdf" else "")
+
+
+def export_time(document: Document) -> datetime:
+    """When the document's content last changed, deterministically (see the module docstring):
+    the latest correction's time (UTC), else EXPORT_EPOCH."""
+    times = []
+    for *_, token in document.tokens():
+        for correction in token.corrections:
+            try:
+                moment = datetime.fromisoformat(correction.time.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            times.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return max(times).astimezone(UTC) if times else EXPORT_EPOCH
 
 
 def short_number(value: float) -> str:

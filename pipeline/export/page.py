@@ -23,7 +23,9 @@ So the first TextEquiv of a word is always its current text, TextLine and TextRe
 the concatenated current text (the consistency OCR-D checks), and a split restored token
 ("véindi" → "với nội") stays one Word whose index 2 keeps the merged OCR reading.
 Coordinates are the word boxes in original-image pixels; `imageFilename` is the source path,
-with `#page=N` (RFC 8118) for PDF pages.
+with `#page=N` (RFC 8118) for PDF pages. `Created` and `LastChange` are the document's
+`layout.export_time` (the latest correction's time, else a constant epoch), not the clock, so
+a re-export writes the same bytes.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from lxml import etree
 from pipeline.document import Box, Document, Page, Token
 from pipeline.errors import ExportError
 from pipeline.export.layout import (
+    LANGUAGE_NAMES,
     clip,
+    element_maker,
+    export_time,
+    image_reference,
     is_corrected,
-    machine_confidence,
-    machine_text,
     page_blocks,
     short_number,
 )
@@ -49,11 +53,7 @@ __all__ = ["PAGE_NS", "exportable_pages", "page_to_xml", "to_page_xml"]
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _SCHEMA_LOCATION = f"{PAGE_NS} {PAGE_NS}/pagecontent.xsd"
-_LANGUAGES = {"vi": "Vietnamese", "en": "English"}  # PAGE names languages in English
-
-
-def _el(parent: etree._Element, tag: str, **attrs: str | None) -> etree._Element:
-    return etree.SubElement(parent, f"{{{PAGE_NS}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+_el = element_maker(PAGE_NS)
 
 
 def _points(box: Box) -> str:
@@ -103,10 +103,10 @@ def _metadata(root: etree._Element, document: Document, page: Page, created: str
 def _word(parent: etree._Element, tid: str, token: Token, box: Box) -> None:
     word = _el(parent, "Word", id=tid)
     _el(word, "Coords", points=_points(box))
-    machine = machine_text(token)
+    machine = token.machine_text
     if is_corrected(token):
         _text_equiv(word, token.text, 0)
-    _text_equiv(word, machine, 1, machine_confidence(token))
+    _text_equiv(word, machine, 1, token.machine_confidence)
     if machine != token.source_text:
         _text_equiv(word, token.source_text, 2, token.ocr_confidence)
 
@@ -122,14 +122,14 @@ def page_to_xml(document: Document, page: Page, *, now: datetime | None = None) 
     root = etree.Element(f"{{{PAGE_NS}}}PcGts", nsmap={None: PAGE_NS, "xsi": _XSI})
     root.set(f"{{{_XSI}}}schemaLocation", _SCHEMA_LOCATION)
     root.set("pcGtsId", f"sha256-{document.sha256[:16]}-p{page.number}")
-    _metadata(root, document, page, _timestamp(now or datetime.now(UTC)))
-    image = document.source_path + (f"#page={page.number}" if document.kind == "pdf" else "")
+    _metadata(root, document, page, _timestamp(now or export_time(document)))
+    image = image_reference(document, page)
     resolution = {"imageXResolution": str(page.dpi), "imageYResolution": str(page.dpi)} if page.dpi else {}
     element = _el(
         root, "Page", imageFilename=image, imageWidth=str(page.width), imageHeight=str(page.height),
         **resolution, imageResolutionUnit="PPI" if page.dpi else None,
         orientation=short_number(page.deskew_angle) if page.deskew_angle else None,
-        primaryLanguage=_LANGUAGES.get(document.language or ""),
+        primaryLanguage=LANGUAGE_NAMES.get(document.language or ""),
     )  # fmt: skip
     blocks = page_blocks(page)
     if blocks:
@@ -154,5 +154,5 @@ def page_to_xml(document: Document, page: Page, *, now: datetime | None = None) 
 
 def to_page_xml(document: Document, *, now: datetime | None = None) -> dict[int, str]:
     """PAGE XML for every page that has an image and boxes, by page number (empty for text inputs)."""
-    now = now or datetime.now(UTC)
+    now = now or export_time(document)
     return {page.number: page_to_xml(document, page, now=now) for page in exportable_pages(document)}

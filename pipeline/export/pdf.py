@@ -17,15 +17,21 @@
   dictionary), an sRGB output intent (ICC profile from LittleCMS through Pillow), only
   embedded fonts, device grey/RGB images and a trailer ID. No veraPDF is available here,
   so conformance is built for and checked structurally in the tests, not certified.
+- Dates: CreationDate/ModDate and the XMP dates are `layout.export_time(document)` (the
+  latest correction's time, else a constant epoch), never the clock; with reportlab in its
+  invariant mode, a fixed date in the ICC profile and a trailer ID hashed from the content, a
+  re-export of an unchanged document gives the same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from statistics import median
 from xml.sax.saxutils import escape
@@ -33,7 +39,15 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image, ImageChops, ImageCms
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, StreamObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
 from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -43,8 +57,8 @@ from reportlab.pdfgen.textobject import PDFTextObject
 
 from pipeline.document import Document, Page
 from pipeline.errors import ExportError, MissingDependencyError
-from pipeline.export.layout import WordPart, page_blocks
-from pipeline.ingest import find_source, rasterize_pdf_page
+from pipeline.export.layout import WordPart, export_time, page_blocks
+from pipeline.sources import find_source, rasterize_pdf_page
 from pipeline.vietnamese import nfc
 
 __all__ = ["FONT_PATH", "PageImage", "has_page_images", "read_page_images", "to_pdf"]
@@ -230,7 +244,16 @@ def _xmp(title: str, creator: str, producer: str, moment: datetime) -> bytes:
 
 
 def _srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """LittleCMS's sRGB profile, with its creation date (header bytes 24–35) fixed to 2000-01-01
+    and its profile ID (the MD5 of ICC.1:2010 7.2.18) computed again, so it is the same bytes
+    on every run."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+    unsigned = bytearray(profile)
+    unsigned[44:48] = unsigned[64:68] = bytes(4)
+    unsigned[84:100] = bytes(16)
+    profile[84:100] = hashlib.md5(bytes(unsigned), usedforsecurity=False).digest()
+    return bytes(profile)
 
 
 def _as_pdfa(data: bytes, title: str, creator: str, language: str | None, moment: datetime) -> bytes:
@@ -259,7 +282,10 @@ def _as_pdfa(data: bytes, title: str, creator: str, language: str | None, moment
     if language:
         writer.root_object[NameObject("/Lang")] = TextStringObject(language)
     writer.pdf_header = "%PDF-1.7"  # what PDF/A-2 builds on (ISO 32000-1)
-    writer.generate_file_identifiers()
+    # The trailer ID from the content, not at random (pypdf's generate_file_identifiers): the
+    # same document gives the same bytes.
+    file_id = ByteStringObject(hashlib.md5(data, usedforsecurity=False).digest())
+    writer._ID = ArrayObject([file_id, file_id])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -284,7 +310,7 @@ def to_pdf(document: Document, images: Iterable[PageImage] | None = None, *, now
     font = _font()
     creator = f"gazette {document.provenance.gazette_version}"
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, initialFontName=_FONT, pageCompression=1)
+    canvas = Canvas(buffer, initialFontName=_FONT, pageCompression=1, invariant=1)  # no clock, no random id
     use_a85, rl_config.useA85 = rl_config.useA85, 0  # ASCII85 only inflates binary image streams
     try:
         pages = images if images is not None else read_page_images(document)
@@ -299,4 +325,4 @@ def to_pdf(document: Document, images: Iterable[PageImage] | None = None, *, now
         canvas.save()
     finally:
         rl_config.useA85 = use_a85
-    return _as_pdfa(buffer.getvalue(), _title(document), creator, document.language, now or datetime.now(UTC))
+    return _as_pdfa(buffer.getvalue(), _title(document), creator, document.language, now or export_time(document))

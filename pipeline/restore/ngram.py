@@ -9,11 +9,14 @@ Built from the train corpora by scripts/build_restore_ngram.py into data/restore
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.files import atomic_write_bytes
 
 __all__ = ["LM_FILE", "NGRAM_DIR", "SPECIALS", "NgramCounts", "NgramLM", "line_units", "punct_units", "token_units"]
 
@@ -228,16 +231,15 @@ class NgramLM:
 
         Sorted n-gram keys are stored as deltas and log-probabilities as float16 (error < 0.01
         nat): the file compresses to about half, which keeps models/ small."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
         arrays: dict[str, np.ndarray] = {"lp1": self.lp1, "bow1": self.bow1}
         for name in ("k2", "k3"):
             delta = np.diff(getattr(self, name), prepend=0)
             arrays[name + "_delta"] = delta.astype(np.uint32 if delta.max(initial=0) < 2**32 else np.uint64)
         for name in ("lp2", "bow2", "lp3"):
             arrays[name] = getattr(self, name).astype(np.float16)
-        np.savez_compressed(tmp, vocab=np.array(self.vocab), **arrays)
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, vocab=np.array(self.vocab), **arrays)
+        atomic_write_bytes(path, buffer.getvalue())  # temp file, fsync, rename
 
     @classmethod
     def load(cls, path: Path) -> NgramLM:

@@ -20,12 +20,12 @@ from pipeline.restore.candidates import Candidate, CandidateGenerator
 from pipeline.restore.lattice import DecoderSettings, rescore_choices
 from pipeline.restore.model import N_FEATURES, UNK, Batch, RestoreModel, char_ids, load_model, model_id
 from pipeline.restore.ngram import LM_FILE, NgramLM
+from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without torch
 from pipeline.restore.tokens import Piece, apply_case, case_pattern, split_token
 from pipeline.vietnamese import normalize
 
 __all__ = ["MODEL_DIR", "RestoredLine", "RestoredToken", "Restorer"]
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
 _TOKEN = re.compile(r"\S+")
 
 

@@ -1,16 +1,21 @@
 """Which words a reviewer should look at, and how doubtful each one is.
 
-A token's confidence is the lower of its OCR and restore confidences (either may be absent:
-a text file has no OCR confidence, an unrestored word no restore confidence). Levels, the
-colour scale of the review widget:
+A token's `risk` is the lower of its OCR and restore confidences (either may be absent: a
+text file has no OCR confidence, an unrestored word no restore confidence). It is not the
+confidence the exports write (ALTO WC, hOCR x_wconf: `Token.machine_confidence`, the
+confidence in the current machine text, which the widget shows): a restored word whose OCR
+reading was poor is worth a look even when the restore model is sure of its choice, so
+flagging takes the weaker of the two. Levels, the colour scale of the review widget:
 
-- `low`       below LOW (0.6, the OCR `low-confidence` threshold) or flagged `low-confidence`
+- `low`       risk below `low` (Options.low_confidence, 0.6 by default: the threshold convert
+              flags `low-confidence` with) or flagged `low-confidence`
 - `doubtful`  below DOUBTFUL (0.85): shown, not queued
 - `ok`        at or above DOUBTFUL, or no confidence at all (text that was typed, not read)
 
 A word is queued for review when it is `low`, lies inside an agency mention the lexicon could
-not match (`unknown`), or carries a correction conflict; it leaves the queue once reviewed
-(corrected or confirmed), except for a conflict, which stays until someone reviews it again.
+not match (`unknown`), or carries an open correction conflict (`journal.open_conflict`); it
+leaves the queue once reviewed (corrected or confirmed), except for a conflict, which stays
+until a later correction resolves it.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.document import AgencyMention, Document, Section, Task, token_id
-from pipeline.review.journal import original_text
+from pipeline.options import Options
+from pipeline.review.journal import open_conflict
 
 __all__ = ["DOUBTFUL", "LOW", "TokenReview", "review_states", "unknown_agency_tokens"]
 
-LOW = 0.6
+LOW = Options().low_confidence  # the default of the threshold review_states takes
 DOUBTFUL = 0.85
 
 Level = Literal["low", "doubtful", "ok"]
@@ -33,7 +39,7 @@ Level = Literal["low", "doubtful", "ok"]
 @dataclass(frozen=True)
 class TokenReview:
     id: str
-    confidence: float | None
+    risk: float | None  # the lower of the OCR and restore confidences: what the level is decided on
     level: Level
     agency: AgencyMention | None  # the unknown agency mention the token is part of
     conflict: bool
@@ -46,39 +52,32 @@ class TokenReview:
 
     @property
     def pending(self) -> bool:
-        """Flagged and not yet reviewed (a conflict stays pending until reviewed after it arose)."""
+        """Flagged and not yet reviewed (an open conflict stays pending until a correction resolves it)."""
         return self.flagged and (not self.reviewed or self.conflict)
 
 
-def review_states(document: Document) -> dict[str, TokenReview]:
-    """Every token's review state by token id, in reading order."""
+def review_states(document: Document, low: float = LOW) -> dict[str, TokenReview]:
+    """Every token's review state by token id, in reading order; `low`: Options.low_confidence."""
     agencies = unknown_agency_tokens(document)
     states = {}
     for tid, _, _, token in document.tokens():
         present = [c for c in (token.ocr_confidence, token.restore_confidence) if c is not None]
-        confidence = min(present) if present else None
-        if "low-confidence" in token.flags or (confidence is not None and confidence < LOW):
+        risk = min(present) if present else None
+        if "low-confidence" in token.flags or (risk is not None and risk < low):
             level: Level = "low"
-        elif confidence is not None and confidence < DOUBTFUL:
+        elif risk is not None and risk < DOUBTFUL:
             level = "doubtful"
         else:
             level = "ok"
         states[tid] = TokenReview(
             id=tid,
-            confidence=confidence,
+            risk=risk,
             level=level,
             agency=agencies.get(tid),
-            conflict=_open_conflict(token.corrections),
+            conflict=open_conflict(token),
             reviewed="reviewed" in token.flags,
         )
     return states
-
-
-def _open_conflict(corrections: list) -> bool:
-    """The last correction was made on a text that another correction had already changed."""
-    if len(corrections) < 2:
-        return False
-    return corrections[-1].previous != corrections[-2].text
 
 
 def unknown_agency_tokens(document: Document) -> dict[str, AgencyMention]:
@@ -97,7 +96,10 @@ def unknown_agency_tokens(document: Document) -> dict[str, AgencyMention]:
 
 
 def _token_offsets(document: Document) -> Iterator[tuple[str, int, int]]:
-    """Each token's [start, end) in the text that was segmented: Document.text before any correction."""
+    """Each token's [start, end) in the text that was segmented: Document.text before any correction.
+
+    Walks pages and lines by hand, not Document.tokens(): empty lines and pages count too
+    (a newline, a form feed), and tokens() skips them."""
     offset = 0
     for pi, page in enumerate(document.pages):
         offset += pi > 0  # the form feed between pages
@@ -105,7 +107,7 @@ def _token_offsets(document: Document) -> Iterator[tuple[str, int, int]]:
             offset += li > 1  # the newline between lines
             for wi, token in enumerate(line.tokens, 1):
                 offset += wi > 1  # the space between words
-                text = original_text(token)
+                text = token.machine_text
                 yield token_id(page.number, li, wi), offset, offset + len(text)
                 offset += len(text)
 

@@ -7,6 +7,16 @@ counts: a reviewer vouched for the word), the pair (line as read, line as it now
 JSON Lines in the `{"noisy": …, "clean": …}` format
 `scripts/train_restore.py --extra-pairs` reads, plus the line's image crop (PNG) and its
 ground truth (`.gt.txt`, the tesstrain/Kraken convention) in a folder beside the pairs file.
+
+Both hold the output folder's lock (`OUT_DIR/.gazette/lock`, the one `gazette convert` takes),
+so neither runs while a conversion writes the same folder: OutputLockedError instead.
+
+documents.jsonl. `gazette convert` keeps each document's line in OUT_DIR/.gazette/jsonl/
+(`pipeline.batch.task.jsonl_part`) and a later run rebuilds documents.jsonl from those parts,
+so `export_outputs` rewrites the parts with the corrections applied (every part that exists,
+whatever the formats asked: a stale part would bring the uncorrected text back on the next
+convert) and, with `jsonl`, documents.jsonl as the concatenation of the parts, in the order of
+the documents (sorted by path).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -26,8 +37,8 @@ from pipeline.errors import GazetteError, InputError
 from pipeline.export import to_jsonl_line, write_outputs
 from pipeline.export.json import from_json
 from pipeline.files import atomic_write_bytes, atomic_write_text
-from pipeline.review.images import PageImage, crop_box, has_image, page_image
-from pipeline.review.journal import CorrectionRecord, Journal, OrphanCorrection, apply_corrections, belongs_to
+from pipeline.review.images import PageImage, crop_box, has_image, page_image, verified_source
+from pipeline.review.journal import CorrectionRecord, Journal, OrphanCorrection, reapply_journal
 
 __all__ = [
     "ConvertedDocument",
@@ -41,6 +52,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from pipeline.batch.manifest import OutputLock
 
 _UNSAFE = re.compile(r"[^\w-]+")  # file names of crops: the document path with '/' and '.' made safe
 
@@ -112,8 +126,7 @@ def corrected_documents(
         except GazetteError as exc:
             yield converted, exc, []
             continue
-        mine = [r for r in records if belongs_to(r, document, converted.relative)]
-        document, orphans = apply_corrections(document, mine) if mine else (document, [])
+        document, orphans = reapply_journal(document, out_dir, converted.relative, records)
         yield converted, document, orphans
 
 
@@ -128,15 +141,31 @@ def unclaimed(records: list[CorrectionRecord], documents: list[tuple[str, str]])
     ]
 
 
+def output_lock(out_dir: Path) -> OutputLock:
+    """The lock `gazette convert` holds on the output folder (OutputLockedError while it runs)."""
+    from pipeline.batch.manifest import OutputLock  # the batch machinery, loaded only here
+    from pipeline.batch.task import STATE_DIR
+
+    return OutputLock(out_dir / STATE_DIR / "lock", out_dir)
+
+
 def export_outputs(out_dir: str | Path, formats: tuple[str, ...]) -> ExportSummary:
-    """Re-write the chosen outputs of every converted document with the journal's corrections applied."""
+    """Re-write the chosen outputs of every converted document with the journal's corrections
+    applied, and its documents.jsonl part (see the module docstring), under the output lock."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise InputError("no such output folder", path=out_dir, advice="Pass the folder `gazette convert -o` wrote.")
+    with output_lock(out_dir):
+        return _export_outputs(out_dir, formats)
+
+
+def _export_outputs(out_dir: Path, formats: tuple[str, ...]) -> ExportSummary:
+    from pipeline.batch.task import jsonl_part
+
     records = Journal(out_dir).load()
     summary = ExportSummary()
     seen: list[tuple[str, str]] = []
-    jsonl: list[str] = []
+    parts: list[Path] = []
     for converted, document, orphans in corrected_documents(out_dir, records):
         if isinstance(document, GazetteError):
             summary.skipped.append(document.message)
@@ -146,9 +175,13 @@ def export_outputs(out_dir: str | Path, formats: tuple[str, ...]) -> ExportSumma
         summary.documents += 1
         summary.corrected_tokens += sum(1 for *_, t in document.tokens() if "corrected" in t.flags)
         summary.orphans += orphans
-        jsonl.append(to_jsonl_line(document))
+        part = out_dir / jsonl_part(Path(converted.relative))
+        if "jsonl" in formats or part.exists():
+            atomic_write_text(part, to_jsonl_line(document))
+            summary.written.append(part)
+            parts.append(part)
     if "jsonl" in formats:
-        atomic_write_text(out_dir / "documents.jsonl", "".join(jsonl))
+        atomic_write_bytes(out_dir / "documents.jsonl", b"".join(part.read_bytes() for part in parts))
         summary.written.append(out_dir / "documents.jsonl")
     summary.orphans += unclaimed(records, seen)
     return summary
@@ -157,8 +190,15 @@ def export_outputs(out_dir: str | Path, formats: tuple[str, ...]) -> ExportSumma
 def export_line_pairs(
     out_dir: str | Path, target: str | Path, *, source_root: str | Path | None = None
 ) -> PairsSummary:
-    """Write (read, corrected) line pairs to `target` and line crops + .gt.txt to '<target stem>-lines/'."""
+    """Write (read, corrected) line pairs to `target` and line crops + .gt.txt to '<target stem>-lines/',
+    under the output folder's lock. Crops come only from the very file that was converted (its
+    sha256 is checked once per document); otherwise the pair is written without an image."""
     out_dir, target = Path(out_dir), Path(target)
+    with output_lock(out_dir):
+        return _export_line_pairs(out_dir, target, source_root)
+
+
+def _export_line_pairs(out_dir: Path, target: Path, source_root: str | Path | None) -> PairsSummary:
     lines_folder = target.with_name(target.stem + "-lines")
     records = Journal(out_dir).load()
     summary = PairsSummary(lines_folder=lines_folder)
@@ -172,6 +212,7 @@ def export_line_pairs(
         seen.append((document.sha256, converted.relative))
         summary.orphans += orphans
         images: dict[int, PageImage | None] = {}
+        source: list[Path | None] = []  # the verified source file, looked up on the first crop
         for page, number, line in _corrected_lines(document):
             name = _crop_name(converted.relative, page.number, number, written, document.sha256)
             row = {
@@ -186,7 +227,7 @@ def export_line_pairs(
             }
             if line.box is not None and has_image(document):
                 if page.number not in images:
-                    images[page.number] = _page_image_or_none(document, page.number, source_root, summary)
+                    images[page.number] = _page_image_or_none(document, page.number, source_root, source, summary)
                 image = images[page.number]
                 if image is not None:
                     crop = crop_box(image, line.box).convert("L")  # line images for OCR training are grey
@@ -218,10 +259,16 @@ def _crop_name(relative: str, page: int, line: int, taken: set[str], sha256: str
 
 
 def _page_image_or_none(
-    document: Document, number: int, source_root: str | Path | None, summary: PairsSummary
+    document: Document, number: int, source_root: str | Path | None, source: list[Path | None], summary: PairsSummary
 ) -> PageImage | None:
+    """`source` caches the document's verified source file ([None]: missing or changed)."""
     try:
-        return page_image(document, number, source_root=source_root)
+        if not source:
+            source.append(None)
+            source[0] = verified_source(document, source_root)
+        if source[0] is None:
+            return None  # reported on the first page already
+        return page_image(document, number, source=source[0])
     except GazetteError as exc:
         log.warning("no line images for page %d: %s", number, exc.message)
         summary.missing_images.append(f"page {number}: {exc.message}")

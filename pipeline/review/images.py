@@ -3,6 +3,12 @@
 Token and line boxes are in the pixels of the page image that was OCR'd (PDF pages
 rasterised at Page.dpi). A PDF page is rasterised again here, at any DPI; `PageImage.scale`
 maps those boxes onto the image returned. Text files have no image: callers show text only.
+
+Boxes fit only the very file that was converted, so the source is checked against the
+document's sha256 (`verified_source`) before any image is read: line crops are training
+ground truth, and a re-scan with the same name would pair them with the wrong pixels. The
+check hashes the whole file, so callers do it once per document and pass `source=` for
+each page.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from pathlib import Path
 from PIL import Image
 
 from pipeline.document import Box, Document
-from pipeline.ingest import find_source, rasterize_pdf_page, read_image_frame
+from pipeline.errors import ReviewError
+from pipeline.sources import find_source, rasterize_pdf_page, read_image_frame
 
-__all__ = ["PageImage", "crop_box", "has_image", "page_image"]
+__all__ = ["PageImage", "crop_box", "has_image", "page_image", "verified_source"]
 
 DEFAULT_PDF_DPI = 300
 
@@ -30,16 +37,29 @@ def has_image(document: Document) -> bool:
     return document.kind in ("pdf", "image")
 
 
+def verified_source(document: Document, source_root: str | Path | None = None) -> Path:
+    """The document's source file, checked to be the one converted (SourceMissingError if not)."""
+    return find_source(document, source_root, verify=True)
+
+
 def page_image(
-    document: Document, number: int, *, dpi: int | None = None, source_root: str | Path | None = None
+    document: Document,
+    number: int,
+    *,
+    dpi: int | None = None,
+    source_root: str | Path | None = None,
+    source: Path | None = None,
 ) -> PageImage:
-    """Page `number` of the document's source as an RGB image; PDFs at `dpi` (default: the OCR DPI)."""
+    """Page `number` of the document's source as an RGB image; PDFs at `dpi` (default: the OCR DPI).
+
+    `source`: the file `verified_source` returned for this document (default: found and
+    verified now)."""
     if not has_image(document):
-        raise ValueError(f"a {document.kind} document has no page images")
+        raise ReviewError(f"a {document.kind} document has no page images", path=document.source_path)
     page = next((p for p in document.pages if p.number == number), None)
     if page is None:
-        raise ValueError(f"the document has no page {number}")
-    path = find_source(document, source_root)
+        raise ReviewError(f"the document has no page {number}", path=document.source_path)
+    path = source if source is not None else verified_source(document, source_root)
     if document.kind == "pdf":
         image = rasterize_pdf_page(path, number, dpi or page.dpi or DEFAULT_PDF_DPI)
     else:

@@ -22,6 +22,12 @@ silently. Every record stores `previous`, the text its reviewer saw; when it dif
 token's text at that point of the journal (another reviewer corrected the word meanwhile),
 the record is still applied, every correction stays in `Token.corrections`, and the token is
 flagged `correction-conflict` (the review widget shows it and queues the word for review).
+`open_conflict` is the one predicate for that state: a token's conflict is open while its last
+correction was made on a text other than the one the correction before it left. A later
+correction made on the current text (a reviewer who saw the disagreement and settled it,
+confirming or changing the word) resolves it, and the flag is cleared. The first correction
+never conflicts: its `previous` is, by definition, the token's text before review
+(`Token.machine_text`).
 A record whose text equals its previous text is a confirmation: the word was checked and is
 right. Flags: `reviewed` once a token has any correction, `corrected` when its text differs
 from the text before review.
@@ -40,7 +46,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.document import Correction, Document, Token
-from pipeline.errors import ExportError
+from pipeline.errors import ExportError, ReviewError
+from pipeline.files import output_error
 
 __all__ = [
     "JOURNAL_PATH",
@@ -49,8 +56,9 @@ __all__ = [
     "OrphanCorrection",
     "apply_corrections",
     "belongs_to",
+    "correction_conflicts",
     "new_record",
-    "original_text",
+    "open_conflict",
     "reapply_journal",
 ]
 
@@ -94,10 +102,10 @@ def new_record(
     document: Document, relative: str, token: str, text: str, reviewer: str, previous: str | None = None
 ) -> CorrectionRecord:
     """A record of `reviewer` setting `token` to `text`; `previous` is the text the reviewer saw
-    (default: the token's text in `document`)."""
+    (default: the token's text in `document`); ReviewError when the document has no such token."""
     found = next(((page, t) for tid, page, _, t in document.tokens() if tid == token), None)
     if found is None:
-        raise KeyError(f"{relative}: no token {token}")
+        raise ReviewError(f"no token {token} in this document", path=relative)
     page, current = found
     return CorrectionRecord(
         edit_id=uuid.uuid4().hex,
@@ -138,8 +146,8 @@ class Journal:
                 os.write(fd, b"\n")
                 raise OSError(28, "short write (disk full?)")
             os.fsync(fd)
-        except OSError as exc:
-            raise ExportError(f"cannot write the corrections journal ({exc.strerror or exc})", path=self.path) from exc
+        except OSError as exc:  # a full disk is a DiskFullError, as for every output
+            raise output_error(exc, self.path, "the corrections journal") from exc
         finally:
             os.close(fd)  # closing releases the lock
 
@@ -179,9 +187,16 @@ def belongs_to(record: CorrectionRecord, document: Document, relative: str) -> b
     return record.document_sha256 == document.sha256 or record.document == relative
 
 
-def original_text(token: Token) -> str:
-    """The token's text before any review: what OCR (and restore) made of it."""
-    return token.corrections[0].previous if token.corrections else token.text
+def correction_conflicts(corrections: list[Correction]) -> list[bool]:
+    """For each correction, whether it was made on a text other than the one the correction
+    before it left (another reviewer changed the word meanwhile); the first never is."""
+    return [i > 0 and c.previous != corrections[i - 1].text for i, c in enumerate(corrections)]
+
+
+def open_conflict(token: Token) -> bool:
+    """The token's conflict is open: its last correction conflicts (see the module docstring);
+    a later correction made on the current text resolves it."""
+    return bool(token.corrections) and correction_conflicts(token.corrections)[-1]
 
 
 def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tuple[Document, list[OrphanCorrection]]:
@@ -210,29 +225,29 @@ def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tu
             continue
         if any(c.edit_id == record.edit_id for c in token.corrections):
             continue
-        conflict = record.previous != token.text
         token.corrections = [*token.corrections, record.as_correction()]
         token.text = record.text
-        if conflict:
-            token.flags = _with_flag(token.flags, "correction-conflict")
         touched[record.token] = token
     for token in touched.values():
         flags = _with_flag(token.flags, "reviewed")
-        if token.text != original_text(token):
-            flags = _with_flag(flags, "corrected")
-        else:
-            flags = [f for f in flags if f != "corrected"]
-        token.flags = flags
+        flags = _set_flag(flags, "corrected", token.text != token.machine_text)
+        token.flags = _set_flag(flags, "correction-conflict", open_conflict(token))
     return document, orphans
 
 
-def reapply_journal(document: Document, out_dir: str | Path, relative: str) -> tuple[Document, list[OrphanCorrection]]:
-    """After (re-)converting a file: its journal records applied, orphans reported.
+def reapply_journal(
+    document: Document, out_dir: str | Path, relative: str, records: list[CorrectionRecord] | None = None
+) -> tuple[Document, list[OrphanCorrection]]:
+    """After (re-)converting a file: its journal records applied, orphans reported (logged).
 
     `relative` is the file's output stem under out_dir ('scans/a.pdf' for out/scans/a.pdf.json).
     Batch runs call this before writing outputs, so corrections survive a re-run of convert.
+    `records`: the whole journal, already loaded (an export of many documents reads it once);
+    default, read it now. Only the document's own records are applied.
     """
-    records = Journal(out_dir).records_for(document, relative)
+    if records is None:
+        records = Journal(out_dir).load()
+    records = [r for r in records if belongs_to(r, document, relative)]
     if not records:
         return document, []
     document, orphans = apply_corrections(document, records)
@@ -249,3 +264,7 @@ def reapply_journal(document: Document, out_dir: str | Path, relative: str) -> t
 
 def _with_flag(flags: list[str], flag: str) -> list[str]:
     return flags if flag in flags else [*flags, flag]
+
+
+def _set_flag(flags: list[str], flag: str, on: bool) -> list[str]:
+    return _with_flag(flags, flag) if on else [f for f in flags if f != flag]

@@ -3,7 +3,8 @@
 The session keeps each document as converted (its JSON) and derives what the reviewer sees
 by applying the journal to it, again after every save, so other reviewers' edits and
 conflicts appear as soon as the journal has them. Kept apart from the widget so it tests
-without a browser.
+without a browser. Everything the browser shows is decided here (a word's conflict, whether
+it is pending, the confidence, which is the one the exports write), so the browser only draws.
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
-from pipeline.document import Document, Token, token_id
-from pipeline.errors import GazetteError
+from pipeline.document import Box, Document, Token, parse_token_id
+from pipeline.errors import GazetteError, ReviewError
+from pipeline.export.layout import word_confidence
 from pipeline.review.attention import DOUBTFUL, LOW, TokenReview, review_states
 from pipeline.review.corrections import ConvertedDocument, find_documents, load_document
-from pipeline.review.images import has_image, page_image
-from pipeline.review.journal import CorrectionRecord, Journal, OrphanCorrection, apply_corrections, new_record
-from pipeline.review.journal import original_text as text_before_review
+from pipeline.review.images import has_image, page_image, verified_source
+from pipeline.review.journal import (
+    CorrectionRecord,
+    Journal,
+    OrphanCorrection,
+    apply_corrections,
+    correction_conflicts,
+    new_record,
+)
 
 __all__ = ["ReviewSession", "default_reviewer"]
 
@@ -37,6 +46,37 @@ def default_reviewer() -> str:
         return "reviewer"
 
 
+class AgencyView(TypedDict):
+    text: str
+    candidates: list[str]
+
+
+class TokenView(TypedDict):
+    """One word as the browser draws it (static/review.js reads these keys)."""
+
+    id: str
+    text: str
+    box: list[int] | None
+    level: str
+    confidence: float | None  # the exports' confidence (ALTO WC, hOCR x_wconf): None once a reviewer wrote it
+    ocr_confidence: float | None
+    restore_confidence: float | None
+    ocr: str
+    restored: str | None
+    agency: AgencyView | None
+    flagged: bool
+    pending: bool
+    reviewed: bool
+    corrected: bool
+    conflict: bool  # journal.open_conflict: drawn as a conflict as long as it is open
+    history: list[dict[str, object]]  # Correction fields and "conflict" (made on a text someone else changed)
+
+
+class LineView(TypedDict):
+    box: list[int] | None
+    tokens: list[TokenView]
+
+
 @dataclass
 class PageView:
     """One page as the widget draws it."""
@@ -44,7 +84,7 @@ class PageView:
     number: int
     width: int | None
     height: int | None
-    lines: list[dict]
+    lines: list[LineView]
     image: bytes = b""
     image_note: str = ""
 
@@ -54,6 +94,7 @@ class ReviewSession:
     out_dir: Path
     reviewer: str = field(default_factory=default_reviewer)
     source_root: Path | None = None
+    low_confidence: float = LOW  # Options.low_confidence: words below it are queued
     documents: list[ConvertedDocument] = field(init=False)
     relative: str = field(init=False, default="")
     base: Document | None = field(init=False, default=None)  # as converted: the journal is applied to it
@@ -61,6 +102,7 @@ class ReviewSession:
     states: dict[str, TokenReview] = field(init=False, default_factory=dict)
     orphans: list[OrphanCorrection] = field(init=False, default_factory=list)
     _images: dict[tuple[str, int], tuple[bytes, str, tuple[int, int] | None]] = field(init=False, default_factory=dict)
+    _source: Path | GazetteError | None = field(init=False, default=None)  # the open document's, verified once
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -70,9 +112,11 @@ class ReviewSession:
     def open(self, relative: str) -> None:
         converted = next((d for d in self.documents if d.relative == relative), None)
         if converted is None:
-            raise KeyError(f"no converted document {relative!r} in {self.out_dir}")
+            raise ReviewError(f"no converted document {relative!r}", path=self.out_dir)
         self.relative = relative
         self.base = load_document(converted)
+        self._source = None  # verified again on the first page image: the file may have been put back
+        self._images = {key: value for key, value in self._images.items() if key[0] != relative}
         self.refresh()
 
     def refresh(self) -> None:
@@ -80,14 +124,18 @@ class ReviewSession:
         assert self.base is not None
         records = self.journal.records_for(self.base, self.relative)
         self.document, self.orphans = apply_corrections(self.base, records)
-        self.states = review_states(self.document)
+        self.states = review_states(self.document, self.low_confidence)
 
     def save(self, token: str, text: str, previous: str) -> CorrectionRecord:
         """Journal the reviewer's text for a token (durably, before returning) and show it."""
         assert self.document is not None
         text = " ".join(text.split())
         if not text:
-            raise ValueError("a word cannot be empty; to delete a word, note it in the text of its neighbour")
+            raise ReviewError(
+                "a word cannot be empty",
+                path=self.relative,
+                advice="To delete a word, note it in the text of its neighbour.",
+            )
         record = new_record(self.document, self.relative, token, text, self.reviewer, previous=previous)
         self.journal.append(record)
         self.refresh()
@@ -110,7 +158,7 @@ class ReviewSession:
         return next((tid for tid in order if tid in wanted_set), None)
 
     def counts(self, page: int | None = None) -> dict[str, int]:
-        in_page = [s for tid, s in self.states.items() if page is None or tid.startswith(f"p{page}-")]
+        in_page = [s for tid, s in self.states.items() if page is None or parse_token_id(tid)[0] == page]
         return {
             "pending": sum(s.pending for s in in_page),
             "flagged": sum(s.flagged for s in in_page),
@@ -121,14 +169,14 @@ class ReviewSession:
 
     def page_view(self, number: int) -> PageView:
         assert self.document is not None
-        page = next(p for p in self.document.pages if p.number == number)
-        lines = []
-        for li, line in enumerate(page.lines, 1):
-            tokens = []
-            for wi, token in enumerate(line.tokens, 1):
-                tid = token_id(number, li, wi)
-                tokens.append(_token_view(tid, token, self.states[tid]))
-            lines.append({"box": _box(line.box), "tokens": tokens})
+        page = next((p for p in self.document.pages if p.number == number), None)
+        if page is None:
+            raise ReviewError(f"the document has no page {number}", path=self.relative)
+        tokens: dict[int, list[TokenView]] = {id(line): [] for line in page.lines}
+        for tid, in_page, line, token in self.document.tokens():
+            if in_page is page:
+                tokens[id(line)].append(_token_view(tid, token, self.states[tid]))
+        lines = [LineView(box=_box(line.box), tokens=tokens[id(line)]) for line in page.lines]
         view = PageView(number, page.width, page.height, lines)
         if has_image(self.document):
             view.image, view.image_note, size = self._image(number)
@@ -144,7 +192,8 @@ class ReviewSession:
         key = (self.relative, number)
         if key not in self._images:
             try:
-                image = page_image(self.document, number, dpi=REVIEW_DPI, source_root=self.source_root).image
+                source = self._verified_source()
+                image = page_image(self.document, number, dpi=REVIEW_DPI, source=source).image
                 image.thumbnail((MAX_IMAGE_WIDTH, MAX_IMAGE_WIDTH * 2))
                 jpeg = io.BytesIO()
                 image.save(jpeg, format="JPEG", quality=85)
@@ -156,23 +205,36 @@ class ReviewSession:
                 self._images.pop(next(iter(self._images)))
         return self._images[key]
 
+    def _verified_source(self) -> Path:
+        """The open document's source file, its sha256 checked once per opening (it hashes the file)."""
+        assert self.document is not None
+        if self._source is None:
+            try:
+                self._source = verified_source(self.document, self.source_root)
+            except GazetteError as exc:
+                self._source = exc
+        if isinstance(self._source, GazetteError):
+            raise self._source
+        return self._source
 
-def _box(box) -> list[int] | None:
+
+def _box(box: Box | None) -> list[int] | None:
     return [box.x0, box.y0, box.x1, box.y1] if box is not None else None
 
 
-def _token_view(tid: str, token: Token, state: TokenReview) -> dict:
-    before = text_before_review(token)
-    history = []
-    for i, correction in enumerate(token.corrections):
-        conflict = i > 0 and correction.previous != token.corrections[i - 1].text
-        history.append({**correction.model_dump(), "conflict": conflict})
+def _token_view(tid: str, token: Token, state: TokenReview) -> TokenView:
+    before = token.machine_text
+    conflicts = correction_conflicts(token.corrections)
+    history: list[dict[str, object]] = [
+        {**correction.model_dump(), "conflict": conflict}
+        for correction, conflict in zip(token.corrections, conflicts, strict=True)
+    ]
     return {
         "id": tid,
         "text": token.text,
         "box": _box(token.box),
         "level": state.level,
-        "confidence": state.confidence,
+        "confidence": word_confidence(token),
         "ocr_confidence": token.ocr_confidence,
         "restore_confidence": token.restore_confidence,
         "ocr": token.source_text,
@@ -186,7 +248,7 @@ def _token_view(tid: str, token: Token, state: TokenReview) -> dict:
         "pending": state.pending,
         "reviewed": state.reviewed,
         "corrected": "corrected" in token.flags,
-        "conflict": "correction-conflict" in token.flags,
+        "conflict": state.conflict,
         "history": history,
     }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import anywidget
 import traitlets
 
+from pipeline.document import parse_token_id
 from pipeline.errors import GazetteError
 from pipeline.review.session import LEGEND, ReviewSession, default_reviewer
 
@@ -72,8 +73,8 @@ class ReviewWidget(anywidget.AnyWidget):
     def _on_document(self, change: dict) -> None:
         try:
             self.session.open(change["new"])
-        except (GazetteError, KeyError) as exc:
-            self.status = getattr(exc, "message", str(exc))
+        except GazetteError as exc:
+            self.status = exc.message
             return
         assert self.session.document is not None
         with self.hold_sync():
@@ -89,7 +90,10 @@ class ReviewWidget(anywidget.AnyWidget):
     def _on_page(self, change: dict) -> None:
         if self.session.document is not None:
             self.session.refresh()
-            self._show_page(change["new"])
+            try:
+                self._show_page(change["new"])
+            except GazetteError as exc:  # an observer must not raise: the kernel would only log it
+                self.status = exc.message
 
     def _on_reviewer(self, change: dict) -> None:
         self.session.reviewer = change["new"].strip() or default_reviewer()
@@ -115,7 +119,7 @@ class ReviewWidget(anywidget.AnyWidget):
                 self._save(content["token"], content["text"], content["previous"], int(content.get("step", 1)))
             elif kind == "goto":
                 self._move_focus(content.get("token") or None, int(content.get("step", 1)))
-        except (GazetteError, ValueError, KeyError) as exc:
+        except (GazetteError, ValueError, KeyError) as exc:  # KeyError, ValueError: a malformed message
             log.warning("review: %s", exc)
             with self.hold_sync():
                 self.status = f"not saved: {getattr(exc, 'message', exc)}"
@@ -137,7 +141,7 @@ class ReviewWidget(anywidget.AnyWidget):
         with self.hold_sync():
             if target is None:
                 self.status = "nothing left to review in this document"
-            page = int(target.split("-", 1)[0][1:]) if target else self.page
+            page = parse_token_id(target)[0] if target else self.page
             if page != self.page:
                 self.page = page  # the observer refreshes and shows the page
             else:

@@ -99,3 +99,15 @@ def test_text_input_has_no_page_xml(text_document: Document) -> None:
     assert to_page_xml(text_document) == {}
     with pytest.raises(ExportError, match="no image size or word boxes"):
         page_to_xml(text_document, text_document.pages[0])
+
+
+def test_metadata_times_come_from_the_document_so_a_re_export_is_the_same(
+    reviewed_document: Document, small_pdf_document: Document
+) -> None:
+    page = reviewed_document.pages[0]
+    first = page_to_xml(reviewed_document, page)
+    assert first == page_to_xml(reviewed_document, page)
+    root = etree.fromstring(first.encode())
+    assert root.findtext("p:Metadata/p:Created", namespaces=NS) == "2025-03-15T09:00:00Z"  # the latest correction
+    unreviewed = etree.fromstring(to_page_xml(small_pdf_document)[1].encode())
+    assert unreviewed.findtext("p:Metadata/p:Created", namespaces=NS) == "1970-01-01T00:00:00Z"  # the epoch

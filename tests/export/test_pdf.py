@@ -154,3 +154,12 @@ def test_colour_kept_and_grey_stored_as_grey(tmp_path: Path) -> None:
         (embedded,) = _images(_reader(to_pdf(_image_document(path, (300, 200)))).pages[0]["/Resources"])
         spaces.append(embedded["/ColorSpace"])
     assert spaces == ["/DeviceRGB", "/DeviceGray"]
+
+
+def test_the_same_document_gives_the_same_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "page.png"
+    Image.new("L", (300, 400), 255).save(path)
+    document = _image_document(path, (300, 400))
+    first = to_pdf(document)
+    assert to_pdf(document) == first  # no clock, no random trailer ID, no ICC creation date
+    assert _reader(first).metadata["/CreationDate"].startswith("D:19700101")  # no correction: the epoch

@@ -121,3 +121,32 @@ def test_records_of_other_documents_are_not_applied(tmp_path: Path) -> None:
     Journal(tmp_path).append(new_record(other, "other.txt", "p1-l1-w1", "Sở", "lan"))
     reapplied, orphans = reapply_journal(document, tmp_path, "plan.txt")
     assert (reapplied, orphans) == (document, [])
+
+
+def test_a_later_correction_made_on_the_current_text_resolves_a_conflict_and_clears_its_flag() -> None:
+    from pipeline.review.journal import open_conflict
+
+    document = _document()
+    by_lan = new_record(document, "plan.txt", "p1-l1-w1", "Sở", "lan")
+    by_minh = new_record(document, "plan.txt", "p1-l1-w1", "Số", "minh")  # saw 'Sờ' as well
+    conflicted, _ = apply_corrections(document, [by_lan, by_minh])
+    assert open_conflict(_token(conflicted, "p1-l1-w1"))
+    settles = new_record(conflicted, "plan.txt", "p1-l1-w1", "Sở", "lan")  # made on 'Số': saw the conflict
+    settled, _ = apply_corrections(document, [by_lan, by_minh, settles])
+    token = _token(settled, "p1-l1-w1")
+    assert not open_conflict(token)
+    assert "correction-conflict" not in token.flags and token.text == "Sở"
+    assert len(token.corrections) == 3  # the history keeps the disagreement
+
+
+def test_token_ids_parse_back_and_a_missing_token_is_a_review_error() -> None:
+    import pytest
+
+    from pipeline.document import parse_token_id, token_id
+    from pipeline.errors import ReviewError
+
+    assert parse_token_id(token_id(2, 14, 3)) == (2, 14, 3)
+    with pytest.raises(ValueError):
+        parse_token_id("p2-l14")
+    with pytest.raises(ReviewError):
+        new_record(_document(), "plan.txt", "p9-l1-w1", "x", "lan")

@@ -48,14 +48,14 @@ def test_levels_follow_the_lower_of_ocr_and_restore_confidence() -> None:
     tokens[2].ocr_confidence = 0.99
     tokens[3].flags = ["low-confidence"]
     states = list(review_states(document).values())
-    assert [(s.level, s.confidence) for s in states[:4]] == [
+    assert [(s.level, s.risk) for s in states[:4]] == [
         ("low", 0.4),
         ("doubtful", 0.7),
         ("ok", 0.99),
         ("low", None),
     ]
     assert [s.flagged for s in states[:4]] == [True, False, False, True]
-    assert states[5].level == "ok" and states[5].confidence is None  # typed text: nothing to doubt
+    assert states[5].level == "ok" and states[5].risk is None  # typed text: nothing to doubt
 
 
 def test_words_of_an_unknown_agency_are_queued_and_matched_ones_are_not() -> None:

@@ -155,3 +155,34 @@ def test_corrections_export_removes_crops_of_lines_no_longer_corrected(
     names = sorted(p.name for p in stale.parent.iterdir())
     assert "gone-p1-l1.png" not in names and "gone-p1-l1.gt.txt" not in names
     assert "notes.md" in names and len(names) == 3
+
+
+def test_export_rewrites_the_jsonl_parts_a_later_convert_rebuilds_documents_jsonl_from(
+    out_dir: Path, scan: str
+) -> None:
+    from pipeline.batch.task import jsonl_part
+
+    line = _boxed_line(_load(out_dir, scan))
+    _correct(out_dir, scan, f"p1-l{line}-w2", "Chỉnh-sửa")
+    assert main(["export", str(out_dir), "--formats", "jsonl"]) == 0
+    part = out_dir / jsonl_part(Path(scan))
+    assert "Chỉnh-sửa" in part.read_text(encoding="utf-8")  # what `gazette convert` reads back
+    documents = (out_dir / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(documents) == 2 and any("Chỉnh-sửa" in row for row in documents)
+
+
+def test_export_and_corrections_export_refuse_while_a_convert_holds_the_output_lock(
+    out_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from pipeline.batch.manifest import OutputLock
+    from pipeline.errors import ExitCode, OutputLockedError
+    from pipeline.review.corrections import export_line_pairs, export_outputs
+
+    with OutputLock(out_dir / ".gazette" / "lock", out_dir):  # a `gazette convert` writing the folder
+        with pytest.raises(OutputLockedError):
+            export_outputs(out_dir, ("json",))
+        with pytest.raises(OutputLockedError):
+            export_line_pairs(out_dir, tmp_path / "pairs.jsonl")
+        assert main(["export", str(out_dir)]) == ExitCode.output_locked
+    assert "E402" in capsys.readouterr().err
+    assert main(["export", str(out_dir)]) == 0  # released: free to go

@@ -14,6 +14,7 @@ from pipeline.review.images import page_image
 from pipeline.review.journal import Journal
 from pipeline.review.session import ReviewSession
 from pipeline.review.widget import ReviewWidget
+from pipeline.sources import sha256_of
 
 
 def _flagged(session: ReviewSession) -> list[str]:
@@ -86,7 +87,7 @@ def test_page_images_of_a_pdf_are_scaled_to_the_dpi_asked(tmp_path: Path) -> Non
     Image.new("L", (1700, 2200), 255).save(pdf, resolution=200)  # 8.5 × 11 in
     document = Document(
         source_path=str(pdf),
-        sha256="ab" * 32,
+        sha256=sha256_of(pdf),
         kind="pdf",
         pages=[Page(number=1, source="ocr", width=2550, height=3300, dpi=300)],
         provenance=Provenance(gazette_version="test"),
@@ -95,6 +96,8 @@ def test_page_images_of_a_pdf_are_scaled_to_the_dpi_asked(tmp_path: Path) -> Non
     assert image.image.size == (1275, 1650) and image.scale == pytest.approx(0.5)
     with pytest.raises(SourceMissingError):
         page_image(document.model_copy(update={"source_path": str(tmp_path / "gone.pdf")}), 1)
+    with pytest.raises(SourceMissingError, match="sha256"):  # boxes fit only the file that was converted
+        page_image(document.model_copy(update={"sha256": "ab" * 32}), 1)
 
 
 def test_widget_saves_through_the_journal_and_moves_focus(out_dir: Path, scan: str) -> None:
@@ -120,3 +123,37 @@ def test_widget_reports_a_failed_save_and_keeps_the_word(out_dir: Path, scan: st
     widget._on_message(widget, {"type": "save", "token": first, "text": "x", "previous": "y", "step": 1}, [])
     assert widget.status.startswith("not saved: [E400]")
     assert widget.focus == first
+
+
+def test_the_page_view_carries_the_decided_conflict_and_the_exports_confidence(out_dir: Path, scan: str) -> None:
+    from pipeline.document import parse_token_id
+    from pipeline.errors import ReviewError
+    from pipeline.export.layout import word_confidence
+
+    lan, minh = ReviewSession(out_dir, "lan"), ReviewSession(out_dir, "minh")
+    with pytest.raises(ReviewError):
+        lan.open("no/such.pdf")
+    lan.open(scan)
+    minh.open(scan)
+    tid = _flagged(lan)[0]
+    seen = _text(lan, tid)
+    lan.save(tid, "Một", previous=seen)
+    minh.save(tid, "Hai", previous=seen)  # minh had not seen lan's edit: a conflict
+
+    def view() -> dict:
+        page, line, word = parse_token_id(tid)
+        return minh.page_view(page).lines[line - 1]["tokens"][word - 1]
+
+    assert view()["conflict"] and view()["pending"]
+    assert [entry["conflict"] for entry in view()["history"]] == [False, True]
+    minh.save(tid, "Hai", previous="Hai")  # confirmed after seeing both: settled
+    assert not view()["conflict"] and not view()["pending"]
+    untouched = next(t for t in minh.states if t != tid)
+    page, line, word = parse_token_id(untouched)
+    shown = minh.page_view(page).lines[line - 1]["tokens"][word - 1]
+    assert minh.document is not None
+    token = next(token for t, _, _, token in minh.document.tokens() if t == untouched)
+    assert shown["confidence"] == word_confidence(token)  # what ALTO WC / hOCR x_wconf say
+    assert view()["confidence"] is None  # a reviewer wrote it: no machine confidence, as in ALTO
+    with pytest.raises(ReviewError):
+        minh.page_view(99)

@@ -30,7 +30,7 @@ function wordClasses(token) {
   if (token.agency) classes.push("gz-agency");
   if (token.reviewed) classes.push("gz-reviewed");
   if (token.pending) classes.push("gz-pending");
-  if (token.conflict && token.pending) classes.push("gz-conflict");
+  if (token.conflict) classes.push("gz-conflict"); // an open conflict, as Python decided it
   return classes;
 }
 

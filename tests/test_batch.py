@@ -335,7 +335,7 @@ def test_second_run_on_a_locked_output_folder_is_refused(tmp_path: Path, capsys:
     with OutputLock(out / ".gazette" / "lock", out):
         with pytest.raises(OutputLockedError) as info:
             convert_many([root], out, TEXT_ONLY, INLINE)
-        assert f"another gazette convert is writing to {out} (pid {os.getpid()})" in info.value.message
+        assert f"another gazette convert or export is writing to {out} (pid {os.getpid()})" in info.value.message
         assert main(["convert", str(root), "-o", str(out), "--jobs", "0"]) == ExitCode.output_locked
         assert "Wait for that run to finish" in capsys.readouterr().err
     assert convert_many([root], out, TEXT_ONLY, INLINE).converted == 1  # released

@@ -350,7 +350,7 @@ def test_killed_run_then_rerun_finishes_without_redoing(
             time.sleep(0.05)
         second = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         assert second.returncode == ExitCode.output_locked, second.stderr
-        assert f"another gazette convert is writing to {out} (pid {first.pid})" in second.stderr
+        assert f"another gazette convert or export is writing to {out} (pid {first.pid})" in second.stderr
         while len(_done_rows(out)) < 4:
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.05)

@@ -122,8 +122,11 @@ def main() -> None:
         f"Held-out benchmark: {'benchmarks/restore.md' if bench.exists() else 'not run yet'}.",
         "",
         "## Limits",
-        "- Trained for about an hour on CPU: far from converged; accuracy is well below the issue's "
-        "targets (97 % on real OCR, 98.5 % on stripped text) — see benchmarks/restore.md.",
+        f"- The network alone (dev accuracy {dev['all']:.3f} after {metrics['step']} steps, a plateau: "
+        "more steps on 2 CPU cores barely moved it) is well below the issue's targets (97 % on real OCR, "
+        "98.5 % on stripped text); the shipped restorer rescores its candidate probabilities with the "
+        "syllable trigram LM in `ngram/` (Viterbi over each line), which is what reaches 97 % on real OCR "
+        "— see benchmarks/restore.md for every row.",
         "- The real OCR pairs come from fonts installed on Debian; the real gazettes' typeface garbles "
         "some letters differently (e.g. `Sở` → `S&`, `lý` → `1y` are rarer in our data than in the seeds).",
         "- Outputs are limited to the lexicon (~6,900 entries) and the input itself: rare syllables and "

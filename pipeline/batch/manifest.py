@@ -228,7 +228,9 @@ class OutputLock:
                 os.close(fd)
             pid = holder[0] if holder else "unknown"
             host = f" on {holder[1]}" if len(holder) > 1 and holder[1] != socket.gethostname() else ""
-            raise OutputLockedError(f"another gazette convert or export is writing to {self.out_dir} (pid {pid}{host})") from None
+            raise OutputLockedError(
+                f"another gazette convert or export is writing to {self.out_dir} (pid {pid}{host})"
+            ) from None
         except OSError as exc:  # ENOLCK: a network filesystem without locks
             os.close(fd)
             raise ExportError(

@@ -92,6 +92,28 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+
+def _collect(
+    futures: set[Future[FileResult]],
+    in_flight: dict[Future[FileResult], WorkItem],
+    accept: Accept,
+    broken: list[WorkItem],
+) -> bool:
+    """Hand finished futures' results to `accept`; files lost with a broken pool go to `broken`.
+    True when `accept` asks to stop scheduling."""
+    stop = False
+    for future in futures:
+        item = in_flight.pop(future)
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            broken.append(item)
+            continue
+        except Exception as exc:
+            result = task_failed(item, exc, "in the worker process")
+        stop |= not accept(result)
+    return stop
+
 def run_pool(
     items: Sequence[WorkItem], out_dir: Path, options: Options, task: Task, accept: Accept, jobs: int, note: Note
 ) -> None:
@@ -120,31 +142,12 @@ def run_pool(
                     while queue and len(in_flight) < jobs:
                         item = queue.popleft()
                         in_flight[pool.submit(task, item, out_dir, options)] = item
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken: list[WorkItem] = []
-            for future in done:
-                item = in_flight.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken.append(item)
-                    continue
-                except Exception as exc:
-                    result = task_failed(item, exc, "in the worker process")
-                stopping |= not accept(result)
+            stopping |= _collect(wait(in_flight, return_when=FIRST_COMPLETED).done, in_flight, accept, broken)
             if not broken:
                 continue
             # Every other future of a broken pool fails too, or has just finished: collect them.
-            for future in wait(in_flight).done:
-                item = in_flight.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken.append(item)
-                    continue
-                except Exception as exc:
-                    result = task_failed(item, exc, "in the worker process")
-                stopping |= not accept(result)
+            stopping |= _collect(wait(in_flight).done, in_flight, accept, broken)
             pool.shutdown(wait=True, cancel_futures=True)
             pool = None
             for item in broken:

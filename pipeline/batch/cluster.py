@@ -63,8 +63,10 @@ def _connect(address: str, jobs: int) -> tuple[Client, LocalCluster | None]:
 def run_dask(
     items: Sequence[WorkItem], out_dir: Path, options: Options, task: Task, accept: Accept, address: str, jobs: int
 ) -> None:
-    """At most two files per worker thread in flight (the scheduler need not hold a million
-    tasks); results are accepted in the order they finish."""
+    """One file per worker thread in flight, as the process pool does: a worker gets its next
+    file when it is free, so no file waits behind a long PDF on a busy worker while another
+    worker idles (and the scheduler need not hold a million tasks); results are accepted in
+    the order they finish."""
     out_dir = out_dir.absolute()  # workers may run in another folder (or on another machine)
     client, cluster = _connect(address, jobs)
     level = logging.getLogger("pipeline").getEffectiveLevel()
@@ -72,7 +74,7 @@ def run_dask(
     try:
         client.register_plugin(PrepareWorker(options, level))
         threads = sum(client.nthreads().values()) or jobs
-        window = max(2, 2 * threads)
+        window = max(1, threads)
         pending = list(reversed(items))
         running = as_completed()
 

@@ -79,8 +79,12 @@ def test_scan_copies_as_the_documents_text(scan_document: Document, tmp_path: Pa
 
 def test_pdf_pages_keep_their_size_and_text(small_pdf_document: Document, tmp_path: Path) -> None:
     source = PdfReader(small_pdf_document.source_path)
-    reader = _reader(to_pdf(small_pdf_document))
+    exported_bytes = to_pdf(small_pdf_document)
+    reader = _reader(exported_bytes)
     assert len(reader.pages) == 2
+    # Rasterised pages are stored as JPEG: the export stays the size of a scan, not 4× it.
+    assert len(exported_bytes) < 2 * Path(small_pdf_document.source_path).stat().st_size
+    assert all(image["/Filter"] == ["/DCTDecode"] for p in reader.pages for image in _images(p["/Resources"]))
     for original, exported, page in zip(source.pages, reader.pages, small_pdf_document.pages, strict=True):
         assert float(exported.mediabox.width) == pytest.approx(float(original.mediabox.width), abs=0.5)
         assert float(exported.mediabox.height) == pytest.approx(float(original.mediabox.height), abs=0.5)

@@ -30,7 +30,7 @@ $(STAMPS)/venv: pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	# torch first, from the local CPU wheel, so nothing pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,build]'
 	@touch $@
 
 install: $(STAMPS)/apt $(STAMPS)/venv

@@ -48,18 +48,22 @@ __all__ = [
 ]
 
 # Bump the minor version for additive changes, the major one for breaking changes.
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 _TOKEN_ID = re.compile(r"p([1-9][0-9]*)-l([1-9][0-9]*)-w([1-9][0-9]*)")
 
 DocumentKind = Literal["pdf", "image", "text"]
 PageSource = Literal["ocr", "text-layer", "text-file"]
 Language = Literal["vi", "en"]
-SectionKind = Literal["objectives", "requirements", "content", "budget", "implementation", "recipients", "other"]
+SectionKind = Literal[
+    "viewpoints", "purpose", "objectives", "requirements", "content", "solutions", "budget", "implementation",
+    "reporting", "recipients", "other",
+]  # fmt: skip
 AgencyStatus = Literal["matched", "collective", "unknown"]
 AgencyKind = Literal[
     "ministry", "department", "board", "office", "press", "police", "military", "people's committee",
-    "people's council", "party body", "government", "association", "unit", "enterprise", "collective", "other",
+    "people's council", "party body", "government", "association", "unit", "enterprise", "collective", "catch-all",
+    "other",
 ]  # fmt: skip
 TimelineKind = Literal["date", "deadline", "month", "quarter", "year", "recurring", "unspecified"]
 DebrisKind = Literal["running-header", "page-number", "web", "signature-noise"]
@@ -221,6 +225,12 @@ class AgencyMention(_Model):
     candidates: list[AgencyCandidate] = Field(
         default_factory=list, description="Nearest lexicon entries, for review, when the mention is unknown."
     )
+    entity_id: str | None = Field(None, description="The lexicon entity's id (stable across renames of the file).")
+    successors: list[str] = Field(
+        default_factory=list,
+        description="Canonical names in force today when the body has since been merged or renamed "
+        "(Sở Thông tin và Truyền thông → Sở Khoa học và Công nghệ); empty when it still exists.",
+    )
 
 
 class Timeline(_Model):
@@ -288,7 +298,10 @@ class PlanMetadata(_Model):
     date: str | None = Field(None, description="Date of issue, ISO 8601.")
     province: str | None = None
     issuing_body: str | None = None
-    year: int | None = Field(None, description="The year the plan is for, as its title says.")
+    year: int | None = Field(None, description="The single year the title names (… năm 2026); else the year of issue.")
+    period: str | None = Field(
+        None, description="The period the title names, e.g. '2026-2030' (giai đoạn 2026 – 2030)."
+    )
     signer: Signer | None = None
     recipients: list[str] | None = Field(None, description="Nơi nhận, one entry per line; null without the block.")
 

@@ -36,6 +36,10 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "corpora" / "agencies.tsv"
 THRESHOLD = 86.0
 # Sở/Bộ, Sở/Báo differ in one letter of the head word but are different bodies.
 HEAD_PENALTY = 20.0
+# A body no longer (or not yet) in force on the document's date matches only when spelt out.
+VERBATIM = 97.0
+LIMIT = 12  # fuzzy hits looked at per variant before the context filter
+_GROUPS = ("collective", "catch-all")
 MAX_GROUP = 8  # separators a single name may contain (Sở Văn hóa, Thể thao và Du lịch has 2)
 
 # Abbreviations spelt out before folding (whole tokens, as written in capitals).
@@ -118,10 +122,29 @@ class Entry:
     province: str | None = None
     count: int = 0
     source: str = ""
+    id: str = ""
+    valid_from: str = ""  # ISO date; empty = always
+    valid_to: str = ""
+    successors: tuple[str, ...] = ()  # canonical names of what replaced it
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.canonical, *self.aliases, *self.english)
+
+    def valid_on(self, day: str) -> bool:
+        """In force on an ISO date (a year or month is taken at its start)."""
+        return (not self.valid_from or day >= self.valid_from) and (not self.valid_to or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a document tells about its mentions: its date (ISO) and its province or city."""
+
+    as_of: str | None = None
+    province: str | None = None
+
+
+_NO_CONTEXT = _Context()
 
 
 @dataclass(frozen=True)
@@ -155,43 +178,62 @@ class Lexicon:
         for province in self.provinces:
             for name in province.names:
                 self._province_keys.setdefault(fold(name), province)
+        self._by_canonical = {e.canonical: e for e in (*self.entries, *self.provinces)}
         self._match = lru_cache(maxsize=1 << 14)(self._match_uncached)
 
     # -- one name ---------------------------------------------------------------------------
 
-    def _variants(self, key: str) -> list[str]:
-        """The key, and the key without a trailing place (Sở Tài chính tỉnh Bình Dương)."""
-        variants = [key]
+    def _place_at_end(self, key: str) -> tuple[str | None, str]:
+        """The province or city a name ends with (Sở Tài chính tỉnh Bình Dương), and the name without it."""
         words = key.split()
         for n in (4, 3, 2):
-            if len(words) > n + 1 and self.province(" ".join(words[-n:])):
-                variants.append(" ".join(words[:-n]))
-                break
+            if len(words) > n + 1 and (place := self.province(" ".join(words[-n:]))):
+                return place, " ".join(words[:-n])
+        return None, key
+
+    def _variants(self, key: str) -> list[str]:
+        """The key, and the key without a trailing place (Sở Tài chính tỉnh Bình Dương)."""
+        place, shorter = self._place_at_end(key)
+        variants = [key] + ([shorter] if place else [])
         for variant in list(variants):
             shorter = _PLACE_TAILS.sub("", variant)
             if shorter != variant and len(shorter.split()) >= 2:
                 variants.append(shorter)
         return variants
 
-    def _scores(self, key: str, cutoff: float, limit: int) -> list[tuple[float, int]]:
+    def _allowed(self, entry: Entry, key: str, score: float, context: _Context) -> bool:
+        """Never snap to another province's or city's body: a place-bound entry is allowed only
+        for the document's own place or a place the mention itself names. An entry not in force
+        on the document's date is allowed only when the mention spells it out."""
+        if entry.province and entry.province != context.province:
+            named = f" {fold(entry.province)} " in f" {key} " or self._place_at_end(key)[0] == entry.province
+            if not named:
+                return False
+        if context.as_of and not entry.valid_on(context.as_of):
+            return score >= VERBATIM
+        return True
+
+    def _scores(self, key: str, cutoff: float, limit: int, context: _Context = _NO_CONTEXT) -> list[tuple[float, int]]:
         best: dict[int, float] = {}
         for n, variant in enumerate(self._variants(key)):
             for found, score, index in process.extract(
                 variant, self._keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
             ):
                 owner = self._owner[index]
+                if not self._allowed(self.entries[owner], key, score, context):
+                    continue
                 # Stripping a place costs a point, so the full reading wins a tie.
                 score = score - _head_penalty(variant, found) - (1.0 if n else 0.0)
                 best[owner] = max(best.get(owner, 0.0), score)
         return sorted(((s, i) for i, s in best.items()), reverse=True)
 
-    def _match_uncached(self, key: str) -> _Match:
+    def _match_uncached(self, key: str, context: _Context = _NO_CONTEXT) -> _Match:
         if sum(c.isalpha() for c in key) < 4:
             return _Match(None, 0.0, "unknown")
-        ranked = self._scores(key, THRESHOLD, limit=5)
+        ranked = self._scores(key, THRESHOLD, limit=LIMIT, context=context)
         if ranked and ranked[0][0] >= THRESHOLD:
             entry = self.entries[ranked[0][1]]
-            return _Match(entry, ranked[0][0], "collective" if entry.kind == "collective" else "matched")
+            return _Match(entry, ranked[0][0], "collective" if entry.kind in _GROUPS else "matched")
         if _COLLECTIVE.search(key) and not _VERBS.search(key) and len(key.split()) <= 16:
             found = process.extractOne(key, self._collective_keys, scorer=fuzz.partial_ratio, score_cutoff=85)
             entry = self.entries[self._key_owner[found[0]]] if found else None
@@ -205,10 +247,36 @@ class Lexicon:
             for s, i in self._scores(fold(text), 40.0, limit=10)[:n]
         ]
 
-    def mention(self, text: str, span: Span | None = None, candidates: bool = True) -> AgencyMention:
+    def successors_today(self, entry: Entry) -> list[str]:
+        """The names in force today that replaced `entry` (transitively); [] while it exists."""
+        today, seen, todo = [], set(), list(entry.successors)
+        while todo:
+            name = todo.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            follower = self._by_canonical.get(name)
+            if follower is not None and follower.valid_to:
+                todo += follower.successors
+            else:
+                today.append(name)
+        return today
+
+    def mention(
+        self,
+        text: str,
+        span: Span | None = None,
+        candidates: bool = True,
+        as_of: str | None = None,
+        province: str | None = None,
+    ) -> AgencyMention:
         """One agency name as written → its canonical form, score and status (and, when
-        unknown, its nearest entries unless candidates=False)."""
-        m = self._match(fold(text))
+        unknown, its nearest entries unless candidates=False).
+
+        `as_of` (the document's ISO date) and `province` (its province or city) are the
+        context: the name in force at that date is preferred, today's successor is reported,
+        and the mention never snaps to a body of another place it does not name."""
+        m = self._match(fold(text), _Context(as_of, province))
         text = " ".join(text.split())
         return AgencyMention(
             text=text,
@@ -219,6 +287,8 @@ class Lexicon:
             score=round(max(0.0, min(m.score, 100.0)), 1),
             status=m.status,
             candidates=self.nearest(text) if m.status == "unknown" and candidates else [],
+            entity_id=m.entry.id or None if m.entry else None,
+            successors=self.successors_today(m.entry) if m.entry else [],
         )
 
     def province(self, text: str) -> str | None:
@@ -231,9 +301,9 @@ class Lexicon:
 
     # -- lists of names ---------------------------------------------------------------------
 
-    def _quality(self, text: str) -> float:
+    def _quality(self, text: str, context: _Context) -> float:
         """How good a group is as one agency: > 0 for a known body, < 0 for an unknown one."""
-        m = self._match(fold(text))
+        m = self._match(fold(text), context)
         if m.status == "unknown":
             return -1.0
         if m.by_wording:
@@ -244,7 +314,9 @@ class Lexicon:
         words = fold(text).split()
         return bool(words) and (words[0] in self._heads or (len(words[0]) <= 2 and words[0][0] in "sbdp"))
 
-    def split(self, text: str, offset: int = 0) -> list[AgencyMention]:
+    def split(
+        self, text: str, offset: int = 0, as_of: str | None = None, province: str | None = None
+    ) -> list[AgencyMention]:
         """A list of agencies → one mention each, keeping names that contain ',' or 'và' whole.
 
         Dynamic programming over the pieces between separators: every grouping of adjacent
@@ -255,18 +327,18 @@ class Lexicon:
         # ';' separates list items; so does ':' (OCR often reads ';' as ':').
         for start, end in _pieces(text, ";:"):
             segments = _segments(text, start, end)
-            for i, j in self._groups(text, segments):
+            for i, j in self._groups(text, segments, _Context(as_of, province)):
                 a, b = segments[i][0], segments[j - 1][1]
-                mentions.append(self.mention(text[a:b], Span(start=offset + a, end=offset + b)))
+                mentions.append(self.mention(text[a:b], Span(start=offset + a, end=offset + b), True, as_of, province))
         return mentions
 
-    def _groups(self, text: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def _groups(self, text: str, segments: list[tuple[int, int]], context: _Context) -> list[tuple[int, int]]:
         n = len(segments)
         best: list[tuple[float, int]] = [(0.0, -1)] + [(float("-inf"), -1)] * n
         for j in range(1, n + 1):
             for i in range(max(0, j - MAX_GROUP), j):
                 group = text[segments[i][0] : segments[j - 1][1]]
-                utility = (j - i) * self._quality(group) + 0.01
+                utility = (j - i) * self._quality(group, context) + 0.01
                 if i > 0 and not self._is_head(text[segments[i][0] : segments[i][1]]):
                     utility -= 0.5  # a list item starts with a head word (Sở, Ban, các …)
                 if best[i][0] + utility > best[j][0]:
@@ -278,7 +350,9 @@ class Lexicon:
             j = i
         return groups[::-1]
 
-    def leading(self, text: str, offset: int = 0, max_words: int = 30) -> tuple[list[AgencyMention], int]:
+    def leading(
+        self, text: str, offset: int = 0, max_words: int = 30, as_of: str | None = None, province: str | None = None
+    ) -> tuple[list[AgencyMention], int]:
         """The agencies a sentence starts with (Sở Tài chính cân đối …) and where they end.
 
         Tries every prefix up to the first ':' or '.', keeps those made only of known bodies
@@ -289,9 +363,9 @@ class Lexicon:
             if k >= max_words:
                 break
             end = word.start() + len(word.group().rstrip(",;:."))
-            mentions = self.split(text[:end], offset)
+            mentions = self.split(text[:end], offset, as_of, province)
             if mentions and all(m.status != "unknown" for m in mentions):
-                value = sum(len(m.text) * self._quality(m.text) for m in mentions)
+                value = sum(len(m.text) * self._quality(m.text, _Context(as_of, province)) for m in mentions)
                 if value > best[0]:
                     best = (value, mentions, end)
             if word.group().endswith((":", ".")):
@@ -342,7 +416,8 @@ def parse_lexicon(text: str) -> Lexicon:
     for line in text.splitlines():
         if not line.strip() or line.startswith("#") or line.startswith("canonical\t"):
             continue
-        canonical, kind, scope, aliases, english, count, source = (line.split("\t") + [""] * 7)[:7]
+        cells = (line.split("\t") + [""] * 11)[:11]
+        canonical, kind, scope, aliases, english, count, source, id_, valid_from, valid_to, successors = cells
         entry = Entry(
             canonical=canonical,
             kind=kind,
@@ -351,6 +426,10 @@ def parse_lexicon(text: str) -> Lexicon:
             english=_split_names(english),
             count=int(count or 0),
             source=source,
+            id=id_,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            successors=_split_names(successors),
         )
         rows.append(entry)
     provinces = [e for e in rows if e.kind in ("province", "city")]
@@ -361,17 +440,19 @@ def parse_lexicon(text: str) -> Lexicon:
         if "{" not in entry.canonical:
             entries.append(entry)
             continue
+        by_name = {province.canonical: province for province in provinces}
         for province in provinces:
-            entries.append(_expand(entry, province))
+            entries.append(_expand(entry, province, [by_name[name] for name in province.successors]))
     return Lexicon(entries=entries, provinces=provinces)
 
 
-def _expand(template: Entry, province: Entry) -> Entry:
-    level = "thành phố" if province.kind == "city" else "tỉnh"
-    values = {"{tỉnh}": f"{level} {province.canonical}", "{tên}": province.canonical}
-    values["{en}"] = strip_diacritics(province.canonical)
+def _expand(template: Entry, province: Entry, successors: list[Entry]) -> Entry:
+    """Báo {tên} for one province; it lives as long as the province, then its successor's takes over."""
 
-    def fill(name: str) -> str:
+    def fill(name: str, place: Entry = province) -> str:
+        level = "thành phố" if place.kind == "city" else "tỉnh"
+        values = {"{tỉnh}": f"{level} {place.canonical}", "{tên}": place.canonical}
+        values["{en}"] = strip_diacritics(place.canonical)
         for slot, value in values.items():
             name = name.replace(slot, value)
         return name
@@ -384,6 +465,10 @@ def _expand(template: Entry, province: Entry) -> Entry:
         english=tuple(fill(e) for e in template.english),
         province=province.canonical,
         source=template.source,
+        id=f"{template.id}@{province.id}",
+        valid_from=province.valid_from,
+        valid_to=province.valid_to,
+        successors=tuple(fill(template.canonical, place) for place in successors),
     )
 
 

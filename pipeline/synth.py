@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -18,12 +19,14 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 __all__ = [
     "FONTS",
+    "Columns",
     "Degradation",
     "PageStyle",
     "Para",
     "RenderedPage",
     "degrade",
     "find_font",
+    "plan_layout",
     "plan_paragraphs",
     "render_pages",
     "scanned",
@@ -49,9 +52,20 @@ class Para:
     """A paragraph to render; wrapped to the text width."""
 
     text: str
-    align: Literal["left", "center"] = "left"
+    align: Literal["left", "center", "justify"] = "left"
     bold: bool = False
     indent_pt: float = 0.0
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Two blocks side by side, each centred in its half: the letterhead of a Vietnamese plan
+    (issuer and number on the left, national motto and place/date on the right), or the
+    recipients beside the signature."""
+
+    left: tuple[Para, ...]
+    right: tuple[Para, ...]
+    split: float = 0.42  # share of the text width given to the left column
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
     return lines
 
 
-def render_pages(paragraphs: list[str | Para], style: PageStyle = PageStyle()) -> list[RenderedPage]:
+def render_pages(paragraphs: list[str | Para | Columns], style: PageStyle = PageStyle()) -> list[RenderedPage]:
     """Lay paragraphs out on as many white pages as needed (greyscale, 'L' mode)."""
     px = style.dpi / 72.0
     width, height = (round(v * style.dpi) for v in style.page_in)
@@ -134,19 +148,58 @@ def render_pages(paragraphs: list[str | Para], style: PageStyle = PageStyle()) -
 
     page, draw = new_page()
     y = margin
+
+    def draw_line(line: str, font: ImageFont.FreeTypeFont, x: float, y: int, justify_to: float | None) -> None:
+        words = line.split()
+        if justify_to is None or len(words) < 2:
+            draw.text((x, y), line, font=font, fill=0)
+        else:  # spread the words over the full width, as word processors justify
+            gap = (justify_to - sum(font.getlength(w) for w in words)) / (len(words) - 1)
+            cursor = x
+            for word in words:
+                draw.text((cursor, y), word, font=font, fill=0)
+                cursor += font.getlength(word) + gap
+        page.lines.append(line)
+        right = x + (justify_to if justify_to is not None and len(words) > 1 else font.getlength(line))
+        top = draw.textbbox((x, y), line, font=font)
+        page.boxes.append((round(top[0]), round(top[1]), round(right), round(top[3])))
+
+    def block(paras: tuple[Para, ...], left: float, width_px: float) -> list[tuple[str, ImageFont.FreeTypeFont, float]]:
+        laid = []
+        for para in paras:
+            font = _font(style.font, para.bold, size)
+            for line in _wrap(para.text, font, width_px):
+                laid.append(
+                    (line, font, left + (width_px - font.getlength(line)) / 2 if para.align == "center" else left)
+                )
+        return laid
+
+    text_width = width - 2 * margin
     for para in paragraphs:
+        if isinstance(para, Columns):
+            cut = text_width * para.split
+            left = block(para.left, margin, cut - step)
+            right = block(para.right, margin + cut, text_width - cut)
+            if y + step * max(len(left), len(right)) > height - margin:
+                page, draw = new_page()
+                y = margin
+            for column in (left, right):
+                for k, (line, font, x) in enumerate(column):
+                    draw_line(line, font, x, y + k * step, None)
+            y += step * max(len(left), len(right)) + round(step * style.paragraph_gap)
+            continue
         para = para if isinstance(para, Para) else Para(para)
         font = _font(style.font, para.bold, size)
         indent = round(para.indent_pt * px)
-        for line in _wrap(para.text, font, width - 2 * margin - indent):
+        wrapped = _wrap(para.text, font, text_width - indent)
+        for k, line in enumerate(wrapped):
             if y + step > height - margin:
                 page, draw = new_page()
                 y = margin
             line_width = font.getlength(line)
-            x = margin + indent if para.align == "left" else (width - line_width) / 2
-            draw.text((x, y), line, font=font, fill=0)
-            page.lines.append(line)
-            page.boxes.append(tuple(round(v) for v in draw.textbbox((x, y), line, font=font)))
+            x = margin + indent if para.align != "center" else (width - line_width) / 2
+            last = k == len(wrapped) - 1
+            draw_line(line, font, x, y, text_width - indent if para.align == "justify" and not last else None)
             y += step
         y += round(step * style.paragraph_gap)
     return pages
@@ -200,3 +253,35 @@ def plan_paragraphs(text: str) -> list[Para]:
         paragraphs.append(Para(line, align="center" if centred else "left", bold=(heading and not centred) or centred))
         title_next = line == "KẾ HOẠCH"
     return paragraphs
+
+
+_MOTTO = re.compile(r"^(CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM)\s*(.*)$")
+_NUMBER_LINE = re.compile(r"^Số\s*:")
+_DATE_LINE = re.compile(r"ngày\s+\S+\s+tháng\s+\S+\s+năm\s+\d{4}")
+
+
+def plan_layout(text: str) -> list[Para | Columns]:
+    """A real plan's text (one paragraph per line) typeset as such plans are printed: the
+    letterhead in two columns (issuer and number | national motto and place, date), bold
+    centred title, bold headings, justified body paragraphs."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    head = 0
+    left: list[Para] = []
+    right: list[Para] = []
+    for index, line in enumerate(lines[:8]):
+        motto = _MOTTO.match(line)
+        if motto:
+            right += [Para(motto[1], align="center", bold=True)]
+            right += [Para(motto[2], align="center", bold=True)] if motto[2] else []
+        elif _DATE_LINE.search(line) and not _NUMBER_LINE.match(line):
+            right.append(Para(line, align="center"))
+        elif _NUMBER_LINE.match(line) or not right:
+            left.append(Para(line, align="center", bold=not _NUMBER_LINE.match(line)))
+        else:
+            break
+        head = index + 1
+    body = [
+        para if para.align == "center" or para.bold else Para(para.text, align="justify")
+        for para in plan_paragraphs("\n".join(lines[head:]))
+    ]
+    return ([Columns(tuple(left), tuple(right))] if left and right else []) + body

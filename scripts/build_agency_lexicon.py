@@ -7,7 +7,7 @@ Three sources, merged in this order:
    party bodies and mass organisations that provincial plans name, with their abbreviations and
    English names, plus collective phrases (*các sở, ban, ngành* …) and templates for the
    province-specific names (*Báo {tên}*, *Công an {tỉnh}*);
-2. the provinces and centrally-run cities of `admin-units-vi.tsv` (level 1), which the
+2. the provinces and centrally-run cities before and after the 2025 merger (vietnamadminunits), which the
    templates are expanded with at load time;
 3. names mined from the legal and admin corpora: a head word (*Bộ, Sở, Cục, Tổng cục, Ban,
    Viện, Hội …*) followed by a capitalised word, extended token by token while the corpus says
@@ -153,16 +153,18 @@ Ngân hàng Nhà nước chi nhánh tỉnh | department | provincial | | State B
 Tòa án nhân dân tỉnh | government | provincial | TAND tỉnh | Provincial People's Court
 Viện Kiểm sát nhân dân tỉnh | government | provincial | VKSND tỉnh | Provincial People's Procuracy
 Ủy ban nhân dân cấp huyện | people's committee | district | Ủy ban nhân dân các huyện, thị xã, thành phố; Ủy ban nhân dân huyện, thị xã, thành phố; Ủy ban nhân dân các huyện, thành phố; Ủy ban nhân dân huyện, thành phố; UBND các huyện, thị xã, thành phố; UBND các huyện, thành phố; UBND huyện, thành phố; UBND cấp huyện | People's Committees of districts and cities; People's Committees of districts, towns and cities; district People's Committees; People's Committees of rural districts and towns
-Ủy ban nhân dân cấp xã | people's committee | district | Ủy ban nhân dân các xã, phường, thị trấn; UBND các xã, phường, thị trấn; UBND cấp xã | commune People's Committees; People's Committees of communes, wards and townships
+Ủy ban nhân dân cấp xã | people's committee | district | Ủy ban nhân dân các xã, phường, thị trấn; UBND các xã, phường, thị trấn; UBND cấp xã; Ủy ban nhân dân các xã, phường, đặc khu; UBND các xã, phường, đặc khu; Ủy ban nhân dân xã, phường, đặc khu; UBND xã, phường, đặc khu; Ủy ban nhân dân các xã, phường; UBND các xã, phường; Ủy ban nhân dân xã, phường; UBND xã, phường; các xã, phường, đặc khu; các xã, phường | commune People's Committees; People's Committees of communes, wards and townships; People's Committees of communes and wards
 Phòng Văn hóa và Thông tin | department | district | Phòng Văn hóa - Thông tin; Phòng Văn hóa, Thông tin | district Culture and Information Division
 Đài Truyền thanh cấp huyện | press | district | Trung tâm Văn hóa - Thể thao và Truyền thanh cấp huyện | district radio station
 Đài Truyền thanh cấp xã | press | district | | commune radio station
 Các sở, ban, ngành | collective | | các sở, ban, ngành tỉnh; các sở, ban, ngành thuộc Ủy ban nhân dân tỉnh; các sở, ban, ngành thuộc UBND tỉnh; các sở, ngành; các sở, ban, ngành có liên quan; một số sở, ban, ngành có liên quan; các sở, ban, ngành cấp tỉnh | departments, branches; departments and branches; departments, agencies and sectors; concerned departments and branches; functional departments
 Các sở, ban, ngành, đoàn thể | collective | | các sở, ban, ngành, đoàn thể tỉnh; các sở, ban, ngành, đoàn thể của tỉnh; các sở, ban, ngành và đoàn thể | departments, branches, unions; departments, committees, branches and mass organizations
-Các cơ quan, đơn vị có liên quan | collective | | các cơ quan, đơn vị liên quan; các cơ quan, đơn vị; các đơn vị có liên quan; các đơn vị liên quan; các cơ quan có liên quan; các cơ quan liên quan; cơ quan, đơn vị liên quan; các cơ quan, đơn vị, địa phương có liên quan; các cơ quan, đơn vị, địa phương; các cơ quan, tổ chức có liên quan; một số cơ quan, đơn vị có liên quan; một số cơ quan, đơn vị liên quan | concerned agencies and units; relevant agencies and units; concerned agencies; relevant agencies; agencies and units concerned; related agencies
+Các cơ quan, đơn vị có liên quan | catch-all | | các cơ quan, đơn vị liên quan; các đơn vị có liên quan; các đơn vị liên quan; các cơ quan có liên quan; các cơ quan liên quan; cơ quan, đơn vị liên quan; các cơ quan, tổ chức có liên quan; một số cơ quan, đơn vị có liên quan; một số cơ quan, đơn vị liên quan; các tổ chức, cá nhân có liên quan; các cơ quan, đơn vị, tổ chức có liên quan | concerned agencies and units; relevant agencies and units; concerned agencies; relevant agencies; agencies and units concerned; related agencies
+Các cơ quan, đơn vị, địa phương | collective | | các cơ quan, đơn vị, địa phương có liên quan; các cơ quan, đơn vị và địa phương | agencies, units and localities
+Các cơ quan, đơn vị | collective | | các cơ quan và đơn vị | agencies and units
 Các cơ quan báo chí | collective | | các cơ quan báo chí của tỉnh; các cơ quan báo chí trong tỉnh; các cơ quan báo chí trên địa bàn tỉnh; cơ quan báo chí; các cơ quan thông tấn, báo chí | press agencies; press agencies in the province; the press
 Các cơ quan thành viên Ban Chỉ đạo | collective | | các cơ quan là thành viên Ban Chỉ đạo; các thành viên Ban Chỉ đạo; các cơ quan thành viên | member agencies of the Steering Committee
-Các địa phương | collective | | các địa phương trong tỉnh; các địa phương có liên quan | localities; concerned localities
+Các địa phương | catch-all | | các địa phương trong tỉnh; các địa phương có liên quan; địa phương | localities; concerned localities
 Các tổ chức chính trị - xã hội | collective | | các đoàn thể; các tổ chức chính trị - xã hội tỉnh; các đoàn thể chính trị - xã hội | socio-political organizations; mass organizations
 Các cơ quan Trung ương | collective | | các cơ quan Trung ương đóng trên địa bàn tỉnh | central agencies
 Các doanh nghiệp | collective | | các doanh nghiệp trên địa bàn tỉnh; doanh nghiệp | enterprises
@@ -189,7 +191,7 @@ Bưu điện {tỉnh} | enterprise | provincial | | {en} Post Office
 KINDS = {
     "ministry", "department", "board", "office", "press", "police", "military", "people's committee",
     "people's council", "party body", "government", "association", "unit", "enterprise", "collective",
-    "province", "city", "other",
+    "catch-all", "province", "city", "other",
 }  # fmt: skip
 
 # Head words of agency names in running text; the next word must be capitalised.
@@ -248,25 +250,91 @@ def parse_table(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def read_provinces(path: Path) -> list[dict[str, str]]:
-    """Level-1 units of admin-units-vi.tsv as lexicon rows (kind province or city)."""
+MERGER_DAY = "2025-07-01"  # the 34 provinces and cities, without districts (Nghị quyết 202/2025/QH15)
+HISTORY = ROOT / "corpora" / "agency_history.tsv"
+
+
+def _slug(name: str) -> str:
+    name = re.sub(r"\{[^}]*\}", "", name)  # template slots: Báo {tên} → bao
+    return re.sub(r"[^a-z0-9]+", "-", strip_diacritics(normalize(name)).lower().replace("đ", "d")).strip("-")
+
+
+def admin_provinces() -> list[dict[str, str]]:
+    """The 63 provinces and centrally-run cities before 1 July 2025 and the 34 after, with the
+    merger map, from the vietnamadminunits package (MIT). A name that goes on after the merger
+    is one entity; a name that ended has the unit it merged into as successor."""
+    import json
+    from importlib.resources import files
+
+    data = files("vietnamadminunits") / "data"
+    legacy = json.loads((data / "parser_legacy.json").read_text(encoding="utf-8"))["DICT_PROVINCE"]
+    current = json.loads((data / "parser_from_2025.json").read_text(encoding="utf-8"))["DICT_PROVINCE"]
+    merged_into = {
+        old: new
+        for new, olds in json.loads((data / "converter_2025.json").read_text(encoding="utf-8"))["DICT_PROVINCE"].items()
+        for old in olds
+    }
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        level, _id, name, unit_type, _parent = (line.split("\t") + [""] * 5)[:5]
-        if level != "1":
+    for key in sorted(set(legacy) | set(current), key=lambda k: (legacy.get(k) or current[k])["provinceCode"]):
+        info = current.get(key) or legacy[key]
+        bare = normalize(info["provinceShort"])
+        city = info["province"].startswith("Thành phố")
+        ended = key not in current
+        rows.append({
+            "canonical": bare,
+            "kind": "city" if city else "province",
+            "scope": "provincial",
+            "aliases": f"{'thành phố' if city else 'tỉnh'} {bare}",
+            "english": f"{strip_diacritics(bare)} {'city' if city else 'province'}",
+            "id": key,
+            "valid_from": "" if key in legacy else MERGER_DAY,
+            "valid_to": "2025-06-30" if ended else "",
+            "successors": normalize(current[merged_into[key]]["provinceShort"]) if ended else "",
+        })  # fmt: skip
+    return rows
+
+
+def read_history(path: Path = HISTORY) -> dict[str, dict[str, str]]:
+    """canonical → valid_from, valid_to, successors (corpora/agency_history.tsv)."""
+    history = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or line.startswith("canonical\t") or not line.strip():
             continue
-        name = normalize(name)
-        bare = name.split(" ", 1)[1] if name.startswith("Tỉnh ") else name.removeprefix("Thành phố ")
-        city = "Trung ương" in unit_type
-        rows.append(
-            {
-                "canonical": bare,
-                "kind": "city" if city else "province",
-                "scope": "provincial",
-                "aliases": f"{'thành phố' if city else 'tỉnh'} {bare}",
-                "english": f"{strip_diacritics(bare)} {'city' if city else 'province'}",
-            }
-        )
+        canonical, valid_from, valid_to, successors, _basis = (line.split("\t") + [""] * 5)[:5]
+        history[canonical] = {"valid_from": valid_from, "valid_to": valid_to, "successors": successors}
+    return history
+
+
+# A provincial body's counterpart in a centrally-run city (Công an tỉnh → Công an thành phố):
+# generated, so that a city's bodies never snap to a province's or to another city's.
+_CITY_FORMS = ((re.compile(r"\btỉnh\b"), "thành phố"), (re.compile(r"\bTỉnh ủy\b"), "Thành ủy"))
+
+
+def city_counterparts(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    out = []
+    for row in rows:
+        if row["scope"] != "provincial" or not any(rx.search(row["canonical"]) for rx, _ in _CITY_FORMS):
+            continue
+
+        def city(name: str) -> str:
+            for rx, word in _CITY_FORMS:
+                name = rx.sub(word, name)
+            return name
+
+        aliases = "; ".join(city(a.strip()) for a in row["aliases"].split(";") if a.strip())
+        english = "; ".join(e.strip().replace("Provincial", "City").replace("provincial", "city")
+                            .replace("Province", "City").replace("province", "city")
+                            for e in row["english"].split(";") if e.strip())  # fmt: skip
+        out.append({**row, "canonical": city(row["canonical"]), "aliases": aliases, "english": english, "source": "city form"})
+    return out
+
+
+def with_ids(rows: list[dict[str, str]], history: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """Give every row an id (provinces keep vietnamadminunits' key) and its validity columns."""
+    for row in rows:
+        row.setdefault("id", _slug(row["canonical"]))
+        for column in ("valid_from", "valid_to", "successors"):
+            row.setdefault(column, history.get(row["canonical"], {}).get(column, ""))
     return rows
 
 
@@ -388,9 +456,10 @@ def build(corpora: Path, min_count: int, files: list[str]) -> tuple[list[dict], 
     templates = parse_table(TEMPLATES)
     for row in templates:
         row["source"], row["count"] = "template", 0
-    provinces = read_provinces(corpora / "admin-units-vi.tsv")
+    curated += city_counterparts(curated)
+    provinces = admin_provinces()
     for row in provinces:
-        row["source"], row["count"] = "admin-units", 0
+        row["source"], row["count"] = "vietnamadminunits", 0
     known = {_fold(row["canonical"]) for row in curated}
     known |= {_fold(alias) for row in curated for alias in row["aliases"].split(";") if alias.strip()}
     mined = mined_rows(names, known)
@@ -402,22 +471,23 @@ def build(corpora: Path, min_count: int, files: list[str]) -> tuple[list[dict], 
         "mined": len(mined),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return curated + templates + provinces + mined, stats
+    return with_ids(curated + templates + provinces + mined, read_history()), stats
+
+
+COLUMNS = ("canonical", "kind", "scope", "aliases", "english", "count", "source", "id", "valid_from", "valid_to", "successors")
 
 
 def to_tsv(rows: list[dict], stats: dict[str, object], min_count: int) -> str:
     header = [
         "# gazette agency lexicon. Generated by scripts/build_agency_lexicon.py; do not edit by hand.",
         f"# corpus: {stats['files']}; mined names need >= {min_count} occurrences.",
-        "# columns: canonical, kind, scope, aliases (;), English names (;), corpus count, source.",
+        "# columns: canonical, kind, scope, aliases (;), English names (;), corpus count, source, id,",
+        "# valid from, valid to (ISO dates, empty = open), successors (canonical names, ;).",
         "# {tỉnh} = 'tỉnh X' or 'thành phố X', {tên} = 'X', {en} = 'X' without diacritics; expanded per",
-        "# province/city row at load time.",
-        "canonical\tkind\tscope\taliases\tenglish\tcount\tsource",
+        "# province/city row at load time. Validity: corpora/agency_history.tsv and vietnamadminunits.",
+        "\t".join(COLUMNS),
     ]
-    body = [
-        "\t".join([r["canonical"], r["kind"], r["scope"], r["aliases"], r["english"], str(r["count"]), r["source"]])
-        for r in rows
-    ]
+    body = ["\t".join(str(r.get(c, "")) for c in COLUMNS) for r in rows]
     return "\n".join(header + body) + "\n"
 
 
@@ -428,8 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-count", type=int, default=25, help="occurrences a mined name needs (default 25)")
     parser.add_argument("--files", nargs="+", default=["legal-*.txt.gz", "admin-*.txt.gz"])
     args = parser.parse_args(argv)
-    if not (args.corpora / "admin-units-vi.tsv").is_file():
-        parser.error(f"{args.corpora} has no admin-units-vi.tsv; pass --corpora")
+    if not any(args.corpora.glob("legal-*.txt.gz")):
+        parser.error(f"{args.corpora} has no legal-*.txt.gz; pass --corpora")
     rows, stats = build(args.corpora, args.min_count, args.files)
     atomic_write_text(args.output, to_tsv(rows, stats, args.min_count))
     print(f"{len(rows)} rows ({stats['mined']} mined from {stats['candidates']} candidates) in {stats['seconds']} s")

@@ -163,12 +163,14 @@ def test_mining_finds_the_right_boundary_of_names() -> None:
     assert not any(n.startswith("Bộ Tài chính ") for n in names) and "Cục Kiểm" not in names
 
 
-def test_build_reads_the_province_list() -> None:
-    if not (CORPORA / "admin-units-vi.tsv").is_file():
-        pytest.skip("../shared/corpora is absent")
-    provinces = _build_script().read_provinces(CORPORA / "admin-units-vi.tsv")
+def test_build_reads_the_provinces_before_and_after_the_2025_merger() -> None:
+    provinces = {p["canonical"]: p for p in _build_script().admin_provinces()}
     assert len(provinces) == 63
-    assert {"Hòa Bình", "Hà Nội", "Bà Rịa - Vũng Tàu"} <= {p["canonical"] for p in provinces}
+    in_force = [p for p in provinces.values() if not p["valid_to"]]
+    assert len(in_force) == 34
+    assert {"Hòa Bình", "Hà Nội", "Bà Rịa - Vũng Tàu"} <= set(provinces)
+    assert provinces["Bắc Giang"]["valid_to"] == "2025-06-30" and provinces["Bắc Giang"]["successors"] == "Bắc Ninh"
+    assert provinces["Bình Dương"]["successors"] == "Hồ Chí Minh" and not provinces["Hà Nội"]["valid_to"]
 
 
 def test_cli_lexicon_lookup(capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,8 +59,8 @@ def test_sample_plan_structure(sample_plan: Plan) -> None:
     assert meta.signer and (meta.signer.position, meta.signer.on_behalf_of, meta.signer.deputy_for) == (
         "Phó Chủ tịch", "Ủy ban nhân dân", "Chủ tịch",
     )  # fmt: skip
-    assert [s.kind for s in sample_plan.sections] == ["objectives", "content", "budget", "implementation", "recipients"]
-    assert [s.kind for s in sample_plan.sections[0].subsections] == ["objectives", "requirements"]
+    assert [s.kind for s in sample_plan.sections] == ["purpose", "content", "budget", "implementation", "recipients"]
+    assert [s.kind for s in sample_plan.sections[0].subsections] == ["purpose", "requirements"]
     tasks = dict((t.path, t) for _, t in iter_tasks(sample_plan))
     assert list(tasks) == ["1", "1.a", "1.b", "2", "2.a", "2.b", "3"]
     assert [m.canonical for m in tasks["2.a"].partners] == ["Sở Khoa học và Công nghệ", "Viễn thông Hòa Bình"]
@@ -124,7 +124,7 @@ def test_label_sequence_is_repaired() -> None:
     )  # fmt: skip
     plan = segment_text(text)
     assert plan is not None
-    assert [(s.label, s.kind) for s in plan.sections] == [("I", "objectives"), ("II", "content"),
+    assert [(s.label, s.kind) for s in plan.sections] == [("I", "purpose"), ("II", "content"),
                                                           ("III", "implementation")]  # fmt: skip
     labels = [(t.label, t.flags) for _, t in iter_tasks(plan)]
     assert labels[-1] == ("đ", ["label-repaired"]) and [x for x, _ in labels] == ["a", "b", "c", "d", "đ"]

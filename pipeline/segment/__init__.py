@@ -24,10 +24,12 @@ from pipeline.segment.metadata import (
     issuer_in,
     parse_header,
     specialize,
+    title_period,
     title_year,
 )
-from pipeline.segment.sections import Heading, classify_heading, find_headings
+from pipeline.segment.sections import TASK_KINDS, Heading, classify_heading, find_headings, settle_kinds
 from pipeline.segment.tasks import (
+    Context,
     field_name,
     find_items,
     parse_assignments,
@@ -81,7 +83,9 @@ def _subsections(section: Section, lines: list[TextLine], start: int, end: int) 
     return subsections
 
 
-def _section(heading: Heading, lines: list[TextLine], end: int, text: str, lexicon: Lexicon) -> Section:
+def _section(
+    heading: Heading, lines: list[TextLine], end: int, text: str, lexicon: Lexicon, context: Context
+) -> Section:
     start = heading.line + 1
     section = Section(
         label=heading.label,
@@ -94,9 +98,9 @@ def _section(heading: Heading, lines: list[TextLine], end: int, text: str, lexic
     items = find_items(region, end)
     with_agencies = any((f := field_name(line)) and f[0] in _AGENCY_FIELDS for line in region if not line.blank)
     if heading.kind == "implementation":
-        section.assignments = parse_assignments(items, lines, text, lexicon)
-    elif heading.kind == "content" or with_agencies:
-        section.tasks = parse_tasks(items, lines, text, lexicon)
+        section.assignments = parse_assignments(items, lines, text, lexicon, context)
+    elif heading.kind in TASK_KINDS or with_agencies:
+        section.tasks = parse_tasks(items, lines, text, lexicon, context)
         if not section.tasks and heading.inline:
             line = lines[heading.line]
             offset = line.start + line.text.rindex(heading.inline)
@@ -146,17 +150,6 @@ def segment_text(text: str, lexicon: Lexicon | None = None) -> Plan | None:
     if not (plan_word and headings):
         return None
 
-    sections = []
-    for k, heading in enumerate(headings):
-        end = headings[k + 1].line if k + 1 < len(headings) else closing_line(lines, body_from, tail.start)
-        sections.append(_section(heading, lines, end, text, lexicon))
-    known_kinds = {s.kind for s in sections} - {"other", "recipients"}
-    if len(known_kinds) < 2 and not any(s.tasks for s in sections):
-        return None
-    if tail.recipients_span:
-        start, end = tail.recipients_span
-        sections.append(Section(heading=tail.recipients_heading, kind="recipients", span=Span(start=start, end=end)))
-
     header = parse_header(head.header, lexicon)
     if language == "en":
         facts = english_facts(text)
@@ -166,6 +159,20 @@ def segment_text(text: str, lexicon: Lexicon | None = None) -> Plan | None:
         or (lexicon.province(header.place) if header.place else None)
         or find_province([line for line in lines if not line.blank], lexicon)
     )
+    context = Context(as_of=header.date, province=province)
+    for heading, kind in zip(headings, settle_kinds([h.kind for h in headings]), strict=True):
+        heading.kind = kind
+    sections = []
+    for k, heading in enumerate(headings):
+        end = headings[k + 1].line if k + 1 < len(headings) else closing_line(lines, body_from, tail.start)
+        sections.append(_section(heading, lines, end, text, lexicon, context))
+    known_kinds = {s.kind for s in sections} - {"other", "recipients"}
+    if len(known_kinds) < 2 and not any(s.tasks for s in sections):
+        return None
+    if tail.recipients_span:
+        start, end = tail.recipients_span
+        sections.append(Section(heading=tail.recipients_heading, kind="recipients", span=Span(start=start, end=end)))
+
     metadata = PlanMetadata(
         number=header.number,
         title=head.title,
@@ -173,7 +180,8 @@ def segment_text(text: str, lexicon: Lexicon | None = None) -> Plan | None:
         date=header.date,
         province=province,
         issuing_body=_issuer(header, preamble, province, lexicon),
-        year=title_year(head.title),
+        year=title_year(head.title, header.date),
+        period=title_period(head.title),
         signer=tail.signer,
         recipients=tail.recipients,
     )

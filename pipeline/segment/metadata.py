@@ -20,7 +20,9 @@ from pipeline.vietnamese import normalize
 
 __all__ = ["Head", "Tail", "find_head", "find_province", "find_tail", "issuer_in", "parse_header"]
 
-_TITLE_WORD = re.compile(r"^\W*(?:k\S{1,2}\s*ho\S{0,2}ch|plan)\W*$")
+# The document's title word: a plan, or a decision that issues one (the plan is attached).
+_TITLE_WORD = re.compile(r"^\W*(?:k\S{1,2}\s*ho\S{0,2}ch|plan|quy\S{0,3}t\s+\S{1,3}nh|decision)\W*$")
+_DECISION_WORD = re.compile(r"^\W*(?:quy\S{0,3}t\s+\S{1,3}nh|decision)\W*$")
 _BODY_CUE = re.compile(
     r"^\W*(?:c\S{1,2}n\s+c|thuc hien|th\S{1,2}c\s+hi\S{1,2}n|theo\s|xet\s|[ivx]+\s*\.\s|\d+\s*[.)]\s|[-–•+]|pursuant)"
 )
@@ -44,8 +46,12 @@ _POSITIONS = {
     "chu tich": "Chủ tịch", "pho chu tich": "Phó Chủ tịch", "giam doc": "Giám đốc", "pho giam doc": "Phó Giám đốc",
     "truong ban": "Trưởng ban", "pho truong ban": "Phó Trưởng ban", "chanh van phong": "Chánh Văn phòng",
     "pho chanh van phong": "Phó Chánh Văn phòng", "bi thu": "Bí thư", "pho bi thu": "Phó Bí thư",
-    "thu truong": "Thủ trưởng", "chairman": "Chủ tịch", "vice chairman": "Phó Chủ tịch", "director": "Giám đốc",
+    "thu truong": "Thứ trưởng", "chairman": "Chủ tịch", "vice chairman": "Phó Chủ tịch", "director": "Giám đốc",
+    "bo truong": "Bộ trưởng", "thu tuong": "Thủ tướng", "pho thu tuong": "Phó Thủ tướng",
+    "cuc truong": "Cục trưởng", "pho cuc truong": "Phó Cục trưởng", "vien truong": "Viện trưởng",
 }  # fmt: skip
+# Several signature cells on one line (TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH Tên Người).
+_MARK_CUT = re.compile(r"\s+(?=(?:TM|KT|TL|TUQ|Q)\s*\.)")
 _AUTHORITIES = {
     "uy ban nhan dan": "Ủy ban nhân dân", "hoi dong nhan dan": "Hội đồng nhân dân", "ban thuong vu": "Ban Thường vụ",
     "ban chi dao": "Ban Chỉ đạo", "ban chap hanh": "Ban Chấp hành",
@@ -83,7 +89,7 @@ def find_head(lines: list[TextLine], debris: dict[int, str]) -> Head:
     head = Head()
     marker = next((line for line in content[:25] if _TITLE_WORD.match(line.folded)), None)
     if marker:
-        head.plan_word = True
+        head.plan_word = not _DECISION_WORD.match(marker.folded)  # a decision counts if its title names a plan
         head.header = [line for line in content if line.index < marker.index]
         following = [line for line in content if line.index > marker.index]
     else:
@@ -102,9 +108,28 @@ def find_head(lines: list[TextLine], debris: dict[int, str]) -> Head:
     return head
 
 
-def title_year(title: str | None) -> int | None:
-    years = _YEAR.findall(fold_line(title or ""))
-    return int(years[-1]) if years else None
+# In a title, years that are not the plan's own: a period, a horizon, a cited document's date.
+_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)(?!\d)")
+_NOT_THE_PLAN_YEAR = re.compile(
+    r"(?:den|toi|sau|tam nhin|dinh huong)\s+nam\s+(?:19|20)\d\d"  # đến năm 2030: a horizon
+    r"|ngay\s+\d{1,2}\s*(?:thang\s+\d{1,2}\s+nam|/\d{1,2}/)\s*(?:19|20)\d\d"  # a cited document's date
+    r"|\d+/(?:19|20)\d\d/[a-z]"  # a document number (12/2023/NĐ-CP)
+)
+
+
+def title_period(title: str | None) -> str | None:
+    """'2026-2030' when the title names a period (giai đoạn 2026 – 2030)."""
+    found = _PERIOD.search(fold_line(title or ""))
+    return f"{found[1]}-{found[2]}" if found else None
+
+
+def title_year(title: str | None, issued: str | None = None) -> int | None:
+    """The single year the title names; else the year of issue (ISO date `issued`)."""
+    folded = _NOT_THE_PLAN_YEAR.sub(" ", _PERIOD.sub(" ", fold_line(title or "")))
+    years = set(_YEAR.findall(folded))
+    if len(years) == 1:
+        return int(years.pop())
+    return int(issued[:4]) if issued else None
 
 
 @dataclass
@@ -218,6 +243,32 @@ def _is_name(text: str) -> bool:
     return 2 <= len(words) <= 5 and len(text) <= 40 and all(w[0].isupper() and w.isalpha() for w in words)
 
 
+def _signature_cells(text: str) -> list[str]:
+    """One line holding several signature cells → the cells: marks, positions, then the name."""
+    cells = []
+    for part in _MARK_CUT.split(text.strip()):
+        words = part.split()
+        k = len(words)
+        while k > 0 and words[k - 1][0].isupper() and not words[k - 1].isupper() and words[k - 1].isalpha():
+            k -= 1
+        name = " ".join(words[k:]) if len(words) - k >= 2 else ""
+        caps = words[: k if name else len(words)]
+        mark = _SIGN_MARK.match(fold_line(" ".join(caps)))
+        start = len(caps[0]) if mark and caps and caps[0].endswith(".") else 0
+        rest = caps[1:] if start else caps
+        # KT. CHỦ TỊCH PHÓ CHỦ TỊCH: the mark's head, then the signer's own position.
+        cut = next(
+            (i for i in range(1, len(rest)) if _position(" ".join(rest[:i])) and _position(" ".join(rest[i:]))), None
+        )
+        if cut is not None and start:
+            cells += [" ".join([caps[0], *rest[:cut]]), " ".join(rest[cut:])]
+        elif caps:
+            cells.append(" ".join(caps))
+        if name:
+            cells.append(name)
+    return cells
+
+
 def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail:
     """The recipients block and the signature after the body (from line `after` on)."""
     start = next(
@@ -244,12 +295,12 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail
         elif is_bullet(line) and tail.recipients is not None and tail.recipients_span and not block:
             tail.recipients.append(" ".join(line.text.lstrip("-–•+* ").rstrip(" ;.,").split()))
             tail.recipients_span = (tail.recipients_span[0], line.end)
-        elif mark := _SIGN_MARK.match(line.folded):
-            rest = line.text[mark.end() :]
-            if mark["mark"] == "tm":
-                signer.on_behalf_of = _canonical(rest, _AUTHORITIES) or normalize(rest.strip())
-            else:
-                signer.deputy_for = _position(rest) or normalize(rest.strip())
+        elif (mark := _SIGN_MARK.match(line.folded)) and len(cells := _signature_cells(line.text)) > 1:
+            for cell in cells:
+                _signature_cell(cell, signer)
+            block.append(line)
+        elif mark:
+            _signature_cell(line.text, signer)
             block.append(line)
         elif _is_position_line(line):
             signer.position = _position(line.text)
@@ -271,6 +322,20 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail
             signer.span = Span(start=block[0].start, end=block[-1].end)
         tail.signer = signer
     return tail
+
+
+def _signature_cell(text: str, signer: Signer) -> None:
+    """One cell of the signature block: a TM./KT. mark, a position or the signer's name."""
+    if mark := _SIGN_MARK.match(fold_line(text)):
+        rest = text[mark.end() :]
+        if mark["mark"] == "tm":
+            signer.on_behalf_of = _canonical(rest, _AUTHORITIES) or normalize(rest.strip())
+        else:
+            signer.deputy_for = _position(rest) or normalize(rest.strip())
+    elif position := _position(text):
+        signer.position = position
+    elif _is_name(text) and signer.name is None:
+        signer.name = normalize(text)
 
 
 def _fragment(text: str, offset: int, signer: Signer, tail: Tail) -> None:

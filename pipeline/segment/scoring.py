@@ -19,6 +19,7 @@ __all__ = ["Counts", "score"]
 
 _ROLES = ("leads", "partners", "executors")
 _METADATA = ("number", "place", "date", "province", "issuing_body", "year")
+_OPTIONAL_METADATA = ("period",)  # scored when the annotation has the field (conventions v2)
 _SIGNER = ("name", "position", "on_behalf_of", "deputy_for", "signed")
 
 
@@ -49,7 +50,10 @@ class Counts:
 def _same(gold: str, mention: AgencyMention) -> bool:
     if gold.startswith("?"):
         return mention.status == "unknown" and fuzz.ratio(fold(gold[1:]), fold(mention.text)) >= 70
-    return mention.canonical is not None and normalize(mention.canonical) == normalize(gold)
+    if mention.canonical is not None:
+        return normalize(mention.canonical) == normalize(gold)
+    # A body the lexicon lacks, written out in full by the annotator (conventions v2).
+    return fuzz.ratio(fold(gold), fold(mention.text)) >= 90
 
 
 def _agencies(gold: list[str], pred: list[AgencyMention]) -> Counts:
@@ -63,24 +67,30 @@ def _agencies(gold: list[str], pred: list[AgencyMention]) -> Counts:
     return Counts(tp, len(gold), len(pred))
 
 
-def _timeline_ok(gold: dict[str, Any], task: Task | None) -> bool:
+def _as_written(text: str) -> str:
+    return " ".join(normalize(text).split()).rstrip(" .;,").casefold()
+
+
+def _timeline_ok(gold: dict[str, Any] | str, task: Task | None) -> bool:
     if task is None or task.timeline is None:
         return False
     got = task.timeline
+    if isinstance(gold, str):  # conventions v2: the timeline as written
+        return _as_written(got.text) == _as_written(gold)
     same = (got.kind, got.start, got.end) == (gold["kind"], gold.get("start"), gold.get("end"))
     return same and got.recurring == gold.get("recurring", got.recurring)
 
 
 def _metadata(plan: Plan, gold: dict[str, Any]) -> tuple[int, int, list[str]]:
     meta, wrong = plan.metadata, []
-    for name in _METADATA:
+    for name in (*_METADATA, *(n for n in _OPTIONAL_METADATA if n in gold)):
         got, want = getattr(meta, name), gold.get(name)
         if (normalize(got) if isinstance(got, str) else got) != (normalize(want) if isinstance(want, str) else want):
             wrong.append(name)
     count = len(meta.recipients) if meta.recipients is not None else None
     if count != gold.get("recipients"):
         wrong.append("recipients")
-    total = len(_METADATA) + 1
+    total = len(_METADATA) + sum(n in gold for n in _OPTIONAL_METADATA) + 1
     want_signer = gold.get("signer")
     if want_signer is None:
         total += 1
@@ -98,12 +108,21 @@ def _metadata(plan: Plan, gold: dict[str, Any]) -> tuple[int, int, list[str]]:
     return total - len(wrong), total, wrong
 
 
+def task_keys(plan: Plan, qualified: bool) -> dict[str, Task]:
+    """Task path → task; qualified keys carry the section label ('III:1.a', conventions v2).
+    When two sections share a label, the first one's tasks keep the key."""
+    keys: dict[str, Task] = {}
+    for section, task in iter_tasks(plan):
+        keys.setdefault(f"{section.label}:{task.path}" if qualified else task.path, task)
+    return keys
+
+
 def score(plan: Plan | None, gold: dict[str, Any]) -> dict[str, Any]:
     """Per-document numbers; F1s are None where neither side has anything to count."""
     if plan is None:
         return {"plan": False, "expected_plan": gold.get("plan", True)}
-    tasks = {task.path: task for _, task in iter_tasks(plan)}
     gold_tasks: dict[str, dict[str, Any]] = gold.get("tasks", {})
+    tasks = task_keys(plan, qualified=any(":" in key for key in gold_tasks))
     task_counts = Counts(len(set(tasks) & set(gold_tasks)), len(gold_tasks), len(tasks))
     roles = {role: Counts() for role in _ROLES}
     slots: list[tuple[list[str], list[AgencyMention]]] = []

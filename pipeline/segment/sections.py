@@ -13,18 +13,47 @@ from rapidfuzz import fuzz
 from pipeline.document import Language, SectionKind
 from pipeline.segment.text import TextLine
 
-__all__ = ["ROMAN_LINE", "Heading", "classify_heading", "find_headings", "upper_share"]
+__all__ = ["ROMAN_LINE", "TASK_KINDS", "Heading", "classify_heading", "find_headings", "settle_kinds", "upper_share"]
 
 # Heading keywords per kind, folded. The kind whose keyword comes first in the heading wins:
-# MỤC ĐÍCH, YÊU CẦU is the objectives section, NỘI DUNG THỰC HIỆN the content.
+# MỤC ĐÍCH, YÊU CẦU is the purpose section, NHIỆM VỤ VÀ GIẢI PHÁP the content.
 _KEYWORDS: list[tuple[SectionKind, tuple[str, ...]]] = [
-    ("objectives", ("muc tieu", "muc dich", "objective", "goal", "purpose")),
-    ("requirements", ("yeu cau", "nguyen tac", "quan diem", "requirement", "principle")),
-    ("content", ("noi dung", "nhiem vu", "giai phap", "hoat dong", "content", "task", "activities")),
-    ("budget", ("kinh phi", "du toan", "expense", "budget", "funding")),
+    ("viewpoints", ("quan diem", "viewpoint")),
+    ("purpose", ("muc dich", "purpose")),
+    ("objectives", ("muc tieu", "objective", "goal")),
+    ("requirements", ("yeu cau", "nguyen tac", "requirement", "principle")),
+    ("content", ("noi dung", "nhiem vu", "hoat dong", "lo trinh", "content", "task", "activities")),
+    ("solutions", ("giai phap", "solution")),
+    (
+        "budget",
+        ("kinh phi", "du toan", "von dau tu", "nguon von", "nguon luc tai chinh", "expense", "budget", "funding"),
+    ),
     ("implementation", ("to chuc thuc hien", "trach nhiem", "phan cong", "implementation", "organization of")),
+    ("reporting", ("che do bao cao", "che do thong tin bao cao", "reporting")),
     ("recipients", ("noi nhan", "recipients")),
 ]
+# Sections whose numbered items are tasks.
+TASK_KINDS: tuple[SectionKind, ...] = ("content", "solutions")
+# Sections that state why and what for; a thematic heading after them lists things to do.
+_AIMS: tuple[SectionKind, ...] = ("viewpoints", "purpose", "objectives", "requirements")
+
+
+def settle_kinds(kinds: list[SectionKind]) -> list[SectionKind]:
+    """Kinds that depend on the neighbours: an unclassified heading between the aims and the
+    implementation (III. PHÁT TRIỂN HẠ TẦNG SỐ) is content; an assignment section followed by
+    a later TỔ CHỨC THỰC HIỆN (III. PHÂN CÔNG NHIỆM VỤ … V. TỔ CHỨC THỰC HIỆN) is content too."""
+    kinds = list(kinds)
+    first_aim = next((i for i, k in enumerate(kinds) if k in _AIMS), None)
+    last_impl = max((i for i, k in enumerate(kinds) if k == "implementation"), default=None)
+    for i, kind in enumerate(kinds):
+        between = first_aim is not None and i > first_aim and (last_impl is None or i < last_impl)
+        if kind == "other" and between:
+            kinds[i] = "content"
+        elif kind == "implementation" and last_impl is not None and i < last_impl:
+            kinds[i] = "content"
+    return kinds
+
+
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
 _ROMAN_NAMES = {v: k for k, v in _ROMAN.items()}
 ROMAN_LINE = re.compile(r"^(?P<num>(?=[1IVXivxl|]*[IVXivxl|])[1IVXivxl|]{1,4})\s*[.:)]\s*(?P<head>\S.*)$")
@@ -68,7 +97,8 @@ def classify_heading(text: str) -> SectionKind:
 # "the following implementation requirements:" lists requirements.
 _LEAD_IN_KINDS: list[tuple[SectionKind, re.Pattern[str]]] = [
     ("requirements", re.compile(r"\b(?:requirements?|principles?)\b")),
-    ("objectives", re.compile(r"\b(?:goals?|objectives?|purposes?|aims?)\b")),
+    ("purpose", re.compile(r"\b(?:purposes?|aims?)\b")),
+    ("objectives", re.compile(r"\b(?:goals?|objectives?)\b")),
     ("content", re.compile(r"\b(?:tasks?|solutions?|activities|contents?)\b")),
     ("budget", re.compile(r"\b(?:budget|funding|expenses?|funds?)\b")),
     ("implementation", re.compile(r"\b(?:implementation|organization|responsibilit\w+)\b")),

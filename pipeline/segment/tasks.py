@@ -16,11 +16,12 @@ from rapidfuzz import fuzz, process
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.lexicon import Lexicon
+from pipeline.segment.roles import prose_roles, split_executors
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
 from pipeline.segment.timelines import find_deadline, parse_timeline
 
-__all__ = ["Item", "find_items", "parse_assignments", "parse_tasks", "split_inline_tasks"]
+__all__ = ["Context", "Item", "find_items", "parse_assignments", "parse_tasks", "split_inline_tasks"]
 
 _ARABIC = re.compile(r"^(?P<label>\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(?=\S)|^(?P<top>\d{1,2})\s*[.)]\s*(?=\S)")
 _LETTER = re.compile(r"^(?P<label>[a-zđ])\s*\)\s*(?=\S)")
@@ -203,23 +204,54 @@ def _value(text: str, span: tuple[int, int]) -> str:
     return " ".join(text[span[0] : span[1]].split()).rstrip(" .;")
 
 
-def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon) -> Task:
+@dataclass(frozen=True)
+class Context:
+    """What the document says about its mentions: date of issue (ISO) and province or city."""
+
+    as_of: str | None = None
+    province: str | None = None
+
+
+def _named(mentions: list[AgencyMention]) -> list[AgencyMention]:
+    """Catch-alls (các cơ quan, đơn vị có liên quan; địa phương) name nobody: left out."""
+    return [m for m in mentions if m.kind != "catch-all"]
+
+
+def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()) -> Task:
     parts = _parts(item, lines, text)
     head_start, head_end = parts.title[0][0], parts.title[-1][1]
     title = text[head_start:head_end]  # the title lines as written, so offsets stay exact
+    where = {"as_of": context.as_of, "province": context.province}
 
     def agencies(role: str) -> list[AgencyMention]:
         if role not in parts.fields:
             return []
         start, end = parts.fields[role]
-        return lexicon.split(text[start:end], start)
+        return lexicon.split(text[start:end], start, **where)
 
-    leads = agencies("lead")
+    leads, partners, executors = agencies("lead"), agencies("partners"), agencies("executors")
+    if executors and not leads:
+        start, end = parts.fields["executors"]
+        if marked := split_executors(text[start:end], start, lexicon, **where):
+            leads, partners, executors = marked.leads, partners + marked.partners, []
     if not leads and 0 < title.find(":") <= 160:
         # "Đài Phát thanh và Truyền hình …, Báo …: tiếp tục …" names who leads the task.
-        candidates = lexicon.split(title[: title.index(":")], head_start)
+        candidates = lexicon.split(title[: title.index(":")], head_start, **where)
         if candidates and all(m.status != "unknown" for m in candidates):
             leads = candidates
+    if not leads:
+        # "1. Sở Y tế" — an item headed by agencies only: they carry it.
+        heads, end = lexicon.leading(title, head_start, **where)
+        if heads and all(m.canonical for m in heads) and end >= len(title.rstrip(" .:;")) - 1:
+            leads = heads
+    own = [(a, b) for a, b in parts.title + parts.body]
+    prose = [prose_roles(text[a:b], a, lexicon, **where) for a, b in own]
+    if not leads:
+        leads = [m for roles in prose for m in roles.leads]
+    if not partners:
+        partners = [m for roles in prose for m in roles.partners]
+    if executors and not leads:  # Đơn vị thực hiện leads when nobody is marked chủ trì
+        leads, executors = executors, []
     if "timeline" in parts.fields:
         timeline: Timeline | None = parse_timeline(text[slice(*parts.fields["timeline"])])
     else:
@@ -230,14 +262,14 @@ def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon) -> Tas
         level=item.level,
         title=short_title(title),
         span=Span(start=lines[item.line].start, end=_last_end(lines, item.line, item.end_line)),
-        leads=leads,
-        partners=agencies("partners"),
-        executors=agencies("executors"),
+        leads=_named(leads),
+        partners=_named(partners),
+        executors=_named(executors),
         target_group=_value(text, parts.fields["target"]) if "target" in parts.fields else None,
         quantity=_value(text, parts.fields["quantity"]) if "quantity" in parts.fields else None,
         timeline=timeline,
         flags=item.flags,
-        subtasks=[_task(child, lines, text, lexicon) for child in item.children],
+        subtasks=[_task(child, lines, text, lexicon, context) for child in item.children],
     )
 
 
@@ -248,11 +280,15 @@ def _last_end(lines: list[TextLine], first: int, end: int) -> int:
     return lines[first].end
 
 
-def parse_tasks(items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon) -> list[Task]:
-    return [_task(item, lines, text, lexicon) for item in items]
+def parse_tasks(
+    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()
+) -> list[Task]:
+    return [_task(item, lines, text, lexicon, context) for item in items]
 
 
-def parse_assignments(items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon) -> list[Assignment]:
+def parse_assignments(
+    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()
+) -> list[Assignment]:
     """'1. Sở Thông tin và Truyền thông: Chủ trì, …' → the agencies and their duties."""
     assignments = []
     for item in items:
@@ -262,16 +298,16 @@ def parse_assignments(items: list[Item], lines: list[TextLine], text: str, lexic
         colon = first.find(":")
         agencies, cut = [], 0
         if 0 < colon <= 200:
-            agencies = lexicon.split(first[:colon], item.head_offset)
+            agencies = lexicon.split(first[:colon], item.head_offset, context.as_of, context.province)
             cut = colon + 1
             if not any(m.status != "unknown" for m in agencies):
                 agencies, cut = [], 0
         if not agencies:
-            agencies, cut = lexicon.leading(first, item.head_offset)
+            agencies, cut = lexicon.leading(first, item.head_offset, as_of=context.as_of, province=context.province)
         assignments.append(
             Assignment(
                 label=item.label,
-                agencies=agencies,
+                agencies=_named(agencies),
                 duties=" ".join(body[cut:].split()).lstrip(":,; "),
                 span=Span(start=lines[item.line].start, end=end),
             )

@@ -17,16 +17,16 @@ on OCR-garbled lexicon names (recall) against held-out names (false snaps).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from pipeline.agency_text import fold, head_penalty, pieces, segments
 from pipeline.document import AgencyCandidate, AgencyMention, Span
 from pipeline.errors import ModelError
-from pipeline.vietnamese import normalize, strip_diacritics
+from pipeline.vietnamese import strip_diacritics
 
 __all__ = ["DEFAULT_PATH", "THRESHOLD", "Entry", "Lexicon", "default_lexicon", "fold", "parse_lexicon"]
 
@@ -34,37 +34,12 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "corpora" / "agencies.tsv"
 # The knee of the sweep in benchmarks/segment.md: OCR-garbled lexicon names found back 95 %,
 # names missing from the lexicon wrongly snapped 11 % (82: 96 % / 21 %; 90: 92 % / 6 %).
 THRESHOLD = 86.0
-# Sở/Bộ, Sở/Báo differ in one letter of the head word but are different bodies.
-HEAD_PENALTY = 20.0
 # A body no longer (or not yet) in force on the document's date matches only when spelt out.
 VERBATIM = 97.0
 LIMIT = 12  # fuzzy hits looked at per variant before the context filter
 _GROUPS = ("collective", "catch-all")
 MAX_GROUP = 8  # separators a single name may contain (Sở Văn hóa, Thể thao và Du lịch has 2)
 
-# Abbreviations spelt out before folding (whole tokens, as written in capitals).
-_ABBREVIATIONS = {
-    "UBND": "ủy ban nhân dân", "HĐND": "hội đồng nhân dân", "UBMTTQ": "ủy ban mặt trận tổ quốc",
-    "MTTQ": "mặt trận tổ quốc", "BCĐ": "ban chỉ đạo", "BQL": "ban quản lý", "KCN": "khu công nghiệp",
-    "KKT": "khu kinh tế", "TTĐT": "thông tin điện tử", "TT&TT": "thông tin và truyền thông",
-    "TTTT": "thông tin và truyền thông", "KH&ĐT": "kế hoạch và đầu tư", "KHĐT": "kế hoạch và đầu tư",
-    "PT-TH": "phát thanh và truyền hình", "PTTH": "phát thanh và truyền hình", "GD&ĐT": "giáo dục và đào tạo",
-    "GDĐT": "giáo dục và đào tạo", "VH,TT&DL": "văn hóa thể thao và du lịch", "VHTTDL": "văn hóa thể thao và du lịch",
-    "VH&TT": "văn hóa và thể thao", "LĐ-TB&XH": "lao động thương binh và xã hội",
-    "LĐTBXH": "lao động thương binh và xã hội", "TN&MT": "tài nguyên và môi trường", "TNMT": "tài nguyên và môi trường",
-    "NN&PTNT": "nông nghiệp và phát triển nông thôn", "NN&MT": "nông nghiệp và môi trường",
-    "KH&CN": "khoa học và công nghệ", "KHCN": "khoa học và công nghệ", "GTVT": "giao thông vận tải",
-    "BCHQS": "bộ chỉ huy quân sự", "CHQS": "chỉ huy quân sự", "BĐBP": "bộ đội biên phòng",
-    "TTXVN": "thông tấn xã việt nam", "VP": "văn phòng", "LHPN": "liên hiệp phụ nữ", "CCB": "cựu chiến binh",
-    "LĐLĐ": "liên đoàn lao động", "VHNT": "văn học nghệ thuật", "ĐBQH": "đại biểu quốc hội",
-    "BHXH": "bảo hiểm xã hội", "BTV": "ban thường vụ", "CA": "công an",
-}  # fmt: skip
-_ABBR_RE = re.compile(
-    r"(?<![\w&])(" + "|".join(re.escape(a) for a in sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])"
-)
-# What an English OCR model writes for Vietnamese letters, inside words that have letters.
-_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "4": "a", "3": "a", "&": "o", "¢": "o", "@": "o", "$": "s"})
-_WORD = re.compile(r"[^\s,;:.()/\-–—'\"’‘“”!?]+")
 _PLACE_TAILS = re.compile(
     r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh"
     r"|of the province|in the province)$"
@@ -75,41 +50,6 @@ _COLLECTIVE = re.compile(
 )
 # Verbs: a "collective" containing them is a sentence, not a list of bodies.
 _VERBS = re.compile(r"\b(?:phoi hop|thuc hien|trien khai|chu tri|bao cao|xay dung|tham muu|huong dan|cung cap)\b")
-
-
-@lru_cache(maxsize=1 << 16)
-def fold(text: str) -> str:
-    """The comparison form: abbreviations spelt out, no marks, lower case, OCR look-alikes mapped."""
-    text = _ABBR_RE.sub(lambda m: f" {_ABBREVIATIONS[m[1]]} ", normalize(text))
-    words = []
-    for word in _WORD.findall(strip_diacritics(text).lower()):
-        if any(c.isalpha() or c in "&$¢@" for c in word):
-            word = word.translate(_LOOKALIKES)
-        word = re.sub(r"[^a-z0-9]", "", word)
-        if word:
-            words.append(word)
-    if words[:1] == ["the"]:
-        words = words[1:]
-    # English OCR models garble or drop the vowel of a short head word: S Tai chinh, Sé, Sd (Sở);
-    # B Thong tin, Bé (Bộ). No other agency name starts with a one- or two-letter word in s/b.
-    if len(words) > 1 and len(words[0]) <= 2 and words[0][0] in "sb":
-        words[0] = words[0][0] + "o"
-    return " ".join(words)
-
-
-_QUANTIFIERS = re.compile(r"^(?:(?:cac|mot so|nhung|moi|tat ca)\s+)+")
-
-
-def _first_letter_penalty(a: str, b: str) -> float:
-    if not a or not b or a[0] == b[0]:
-        return 0.0
-    # Đ is read as B, D or P by English OCR models (Đơn vị → Pon vi, Đài → Pai).
-    return 3.0 if a[0] in "bdp" and b[0] in "bdp" else HEAD_PENALTY
-
-
-def _head_penalty(a: str, b: str) -> float:
-    """Different head words cost HEAD_PENALTY; leading quantifiers (các, một số) do not count."""
-    return min(_first_letter_penalty(a, b), _first_letter_penalty(_QUANTIFIERS.sub("", a), _QUANTIFIERS.sub("", b)))
 
 
 @dataclass(frozen=True)
@@ -223,7 +163,7 @@ class Lexicon:
                 if not self._allowed(self.entries[owner], key, score, context):
                     continue
                 # Stripping a place costs a point, so the full reading wins a tie.
-                score = score - _head_penalty(variant, found) - (1.0 if n else 0.0)
+                score = score - head_penalty(variant, found) - (1.0 if n else 0.0)
                 best[owner] = max(best.get(owner, 0.0), score)
         return sorted(((s, i) for i, s in best.items()), reverse=True)
 
@@ -325,10 +265,10 @@ class Lexicon:
         """
         mentions = []
         # ';' separates list items; so does ':' (OCR often reads ';' as ':').
-        for start, end in _pieces(text, ";:"):
-            segments = _segments(text, start, end)
-            for i, j in self._groups(text, segments, _Context(as_of, province)):
-                a, b = segments[i][0], segments[j - 1][1]
+        for start, end in pieces(text, ";:"):
+            parts = segments(text, start, end)
+            for i, j in self._groups(text, parts, _Context(as_of, province)):
+                a, b = parts[i][0], parts[j - 1][1]
                 mentions.append(self.mention(text[a:b], Span(start=offset + a, end=offset + b), True, as_of, province))
         return mentions
 
@@ -371,39 +311,6 @@ class Lexicon:
             if word.group().endswith((":", ".")):
                 break
         return best[1], best[2]
-
-
-def _pieces(text: str, separators: str) -> Iterable[tuple[int, int]]:
-    start = 0
-    for match in re.finditer(f"[{re.escape(separators)}]", text):
-        yield start, match.start()
-        start = match.end()
-    yield start, len(text)
-
-
-_SOFT = re.compile(r",|\s+(?:và|va|Và|and)\s+")
-_TRIM = " \t\n\r.;:,-–•*+"
-
-
-def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Pieces between ',' / 'và' separators, as trimmed spans."""
-    cuts = [start]
-    for match in _SOFT.finditer(text, start, end):
-        i = match.start()
-        # VH,TT&DL is one abbreviation, not two names.
-        if match.group() == "," and 0 < i < len(text) - 1 and text[i - 1].isupper() and text[i + 1].isupper():
-            continue
-        cuts += [match.start(), match.end()]
-    cuts.append(end)
-    segments = []
-    for a, b in zip(cuts[::2], cuts[1::2], strict=True):
-        while a < b and text[a] in _TRIM:
-            a += 1
-        while b > a and text[b - 1] in _TRIM:
-            b -= 1
-        if a < b:
-            segments.append((a, b))
-    return segments
 
 
 def _split_names(field_: str) -> tuple[str, ...]:

@@ -180,3 +180,41 @@ def test_cli_lexicon_lookup(capsys: pytest.CaptureFixture[str]) -> None:
     assert "→ ?  [unknown" in out and "nearest:" in out
     assert main(["lexicon", "lookup", "--split", "--json", "Sở Nội vụ, Sở Tài chính"]) == ExitCode.ok
     assert capsys.readouterr().out.count('"status":"matched"') == 2
+
+
+def test_a_merged_department_keeps_its_name_and_reports_its_successor() -> None:
+    lexicon = default_lexicon()
+    old = lexicon.mention("Sở Thông tin và Truyền thông", as_of="2019-04-22", province="Bình Dương")
+    assert old.canonical == "Sở Thông tin và Truyền thông" and old.successors == ["Sở Khoa học và Công nghệ"]
+    # A near miss snaps to it in 2019, but a 2025 plan never gets a body that no longer existed.
+    assert lexicon.mention("Sở Thông tin Truyền thông", as_of="2019-04-22").canonical == "Sở Thông tin và Truyền thông"
+    assert lexicon.mention("Sở Thông tin Truyền thông", as_of="2025-11-20").canonical is None
+    assert lexicon.mention("Sở Khoa học và Công nghệ", as_of="2025-11-20").successors == []
+    district = lexicon.mention("UBND các huyện, thành phố", as_of="2019-01-01")
+    assert district.canonical == "Ủy ban nhân dân cấp huyện" and district.successors == ["Ủy ban nhân dân cấp xã"]
+
+
+def test_a_merged_province_body_has_the_new_province_body_as_successor() -> None:
+    mention = default_lexicon().mention("Ủy ban nhân dân tỉnh Bắc Giang", as_of="2020-05-01")
+    assert mention.canonical == "Ủy ban nhân dân tỉnh Bắc Giang"
+    assert mention.entity_id == "uy-ban-nhan-dan@tinhbacgiang"
+    assert mention.successors == ["Ủy ban nhân dân tỉnh Bắc Ninh"]
+
+
+def test_matching_never_snaps_to_another_province_or_city() -> None:
+    lexicon = default_lexicon()
+    issuer = lexicon.mention("UBND tinh Bac Nimh", as_of="2025-11-24", province="Bắc Ninh")
+    assert issuer.canonical == "Ủy ban nhân dân tỉnh Bắc Ninh"
+    for text in ("Công an thành phố", "Công an Thành phố", "Cong an thanh pho"):
+        assert lexicon.mention(text, province="Cần Thơ").canonical == "Công an thành phố"
+    assert lexicon.mention("Công an tỉnh", province="Cần Thơ").canonical == "Công an tỉnh"
+    # A body of another place is found only when the mention names that place.
+    assert lexicon.mention("Báo Bắc Ninh", province="Đồng Nai").canonical == "Báo Bắc Ninh"
+    assert lexicon.mention("Báo Bắc Ninh tỉnh", province="Đồng Nai").canonical != "Báo Bắc Kạn"
+
+
+def test_catch_alls_and_named_categories_are_told_apart() -> None:
+    lexicon = default_lexicon()
+    assert lexicon.mention("các cơ quan, đơn vị có liên quan").kind == "catch-all"
+    assert lexicon.mention("các cơ quan, đơn vị, địa phương").canonical == "Các cơ quan, đơn vị, địa phương"
+    assert lexicon.mention("UBND các xã, phường, đặc khu").canonical == "Ủy ban nhân dân cấp xã"

@@ -1,0 +1,39 @@
+"""Roles written in prose (pipeline/segment/roles.py): pure, on sentences the project wrote."""
+
+from __future__ import annotations
+
+from pipeline.lexicon import default_lexicon
+from pipeline.segment.roles import prose_roles, split_executors
+
+
+def _names(mentions: list) -> list[str]:
+    return [m.canonical for m in mentions]
+
+
+def test_lead_then_partners_in_one_sentence() -> None:
+    text = "Sở Y tế chủ trì, phối hợp với Sở Tài chính và Công an tỉnh tổ chức kiểm tra định kỳ."
+    roles = prose_roles(text, 0, default_lexicon(), as_of="2025-11-20", province="Nghệ An")
+    assert _names(roles.leads) == ["Sở Y tế"]
+    assert _names(roles.partners) == ["Sở Tài chính", "Công an tỉnh"]
+    assert text[roles.leads[0].span.start : roles.leads[0].span.end] == "Sở Y tế"
+
+
+def test_giao_and_responsibility_name_the_lead() -> None:
+    lexicon = default_lexicon()
+    assert _names(prose_roles("Giao Sở Xây dựng hướng dẫn các xã triển khai.", 0, lexicon).leads) == ["Sở Xây dựng"]
+    said = prose_roles("Sở Nội vụ có trách nhiệm tổng hợp kết quả.", 0, lexicon)
+    assert _names(said.leads) == ["Sở Nội vụ"]
+
+
+def test_a_sentence_without_a_known_body_names_nobody() -> None:
+    roles = prose_roles("Các hoạt động cụ thể chủ trì bởi nhiều bên.", 0, default_lexicon())
+    assert roles.leads == [] and roles.partners == []
+
+
+def test_executor_field_with_one_marked_lead() -> None:
+    value = "Sở Tài chính chủ trì tham mưu; Sở Nội vụ, Sở Tư pháp chủ động tổ chức triển khai"
+    roles = split_executors(value, 0, default_lexicon())
+    assert roles is not None
+    assert _names(roles.leads) == ["Sở Tài chính"]
+    assert _names(roles.partners) == ["Sở Nội vụ", "Sở Tư pháp"]
+    assert split_executors("Sở Nội vụ, Sở Tư pháp", 0, default_lexicon()) is None

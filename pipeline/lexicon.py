@@ -250,7 +250,8 @@ class Lexicon:
             return 0.3
         return 0.2 + (m.score - THRESHOLD) / (100.0 - THRESHOLD)
 
-    def _is_head(self, text: str) -> bool:
+    def is_head(self, text: str) -> bool:
+        """The text starts with a word agency names start with (Sở, Ban, Ủy ban, các …)."""
         words = fold(text).split()
         return bool(words) and (words[0] in self._heads or (len(words[0]) <= 2 and words[0][0] in "sbdp"))
 
@@ -279,7 +280,7 @@ class Lexicon:
             for i in range(max(0, j - MAX_GROUP), j):
                 group = text[segments[i][0] : segments[j - 1][1]]
                 utility = (j - i) * self._quality(group, context) + 0.01
-                if i > 0 and not self._is_head(text[segments[i][0] : segments[i][1]]):
+                if i > 0 and not self.is_head(text[segments[i][0] : segments[i][1]]):
                     utility -= 0.5  # a list item starts with a head word (Sở, Ban, các …)
                 if best[i][0] + utility > best[j][0]:
                     best[j] = (best[i][0] + utility, i)

@@ -92,7 +92,6 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-
 def _collect(
     futures: set[Future[FileResult]],
     in_flight: dict[Future[FileResult], WorkItem],
@@ -113,6 +112,7 @@ def _collect(
             result = task_failed(item, exc, "in the worker process")
         stop |= not accept(result)
     return stop
+
 
 def run_pool(
     items: Sequence[WorkItem], out_dir: Path, options: Options, task: Task, accept: Accept, jobs: int, note: Note

@@ -241,13 +241,13 @@ def rescore_choices(
                 keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
             units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
         logp = [
-            s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy")
-            for i in keep
+            s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy") for i in keep
         ]
         slots.append(make_slot(lm, units, logp))
         kept.append(keep)
     path = viterbi(lm, slots, s.rescore_lm_weight, _start([p for p, _, _ in line]), s.beam)
     return [keep[choice] for keep, choice in zip(kept, path, strict=True)]
+
 
 def _vietnamese_share(pieces: Sequence[Piece]) -> float:
     """Share of word tokens with a letter beyond Latin-1 (ư ơ ă đ ạ ả ...)."""

@@ -37,7 +37,7 @@ from pipeline.segment.tasks import (
     short_title,
     split_inline_tasks,
 )
-from pipeline.segment.text import TextLine, detect_language, find_debris, split_lines
+from pipeline.segment.text import TextLine, detect_language, find_debris, fold_line, split_lines
 from pipeline.segment.timelines import parse_timeline
 
 __all__ = ["detect_language", "iter_tasks", "parse_timeline", "segment_text"]
@@ -141,8 +141,13 @@ def segment_text(text: str, lexicon: Lexicon | None = None) -> Plan | None:
     language = detect_language(text)
     head = find_head(lines, debris_kinds)
     headings = [h for h in find_headings(lines[head.body_start :], language) if h.line >= head.body_start]
+    # The tail (Nơi nhận, signature) is the first one after the body starts; headings after it
+    # belong to appendices. A decision with the plan attached has its tail before the plan.
+    tail = find_tail(lines, headings[0].line + 1 if headings else head.body_start, debris_kinds)
+    headings = [h for h in headings if h.line < tail.start]
+    if headings and tail.start >= len(lines):
+        tail = find_tail(lines, head.body_start, debris_kinds, end=headings[0].line)
     body_from = headings[-1].line + 1 if headings else head.body_start
-    tail = find_tail(lines, body_from, debris_kinds)
     first_heading = headings[0].line if headings else tail.start
     preamble = [line for line in lines[head.body_start : first_heading] if not line.blank]
 
@@ -160,11 +165,13 @@ def segment_text(text: str, lexicon: Lexicon | None = None) -> Plan | None:
         or find_province([line for line in lines if not line.blank], lexicon)
     )
     context = Context(as_of=header.date, province=province)
-    for heading, kind in zip(headings, settle_kinds([h.kind for h in headings]), strict=True):
+    settled = settle_kinds([h.kind for h in headings], [fold_line(h.text) for h in headings])
+    for heading, kind in zip(headings, settled, strict=True):
         heading.kind = kind
     sections = []
     for k, heading in enumerate(headings):
-        end = headings[k + 1].line if k + 1 < len(headings) else closing_line(lines, body_from, tail.start)
+        last = tail.start if tail.start > heading.line else len(lines)
+        end = headings[k + 1].line if k + 1 < len(headings) else closing_line(lines, body_from, last)
         sections.append(_section(heading, lines, end, text, lexicon, context))
     known_kinds = {s.kind for s in sections} - {"other", "recipients"}
     if len(known_kinds) < 2 and not any(s.tasks for s in sections):

@@ -30,7 +30,7 @@ _YEAR = re.compile(r"(?<![\d/])((?:19|20)\d\d)(?![\d/])")
 _NUMBER = re.compile(r"^\W*[Ss]\S{0,2}\s*[:.]\s*(?P<num>\d{1,5}\s*/\s*[^\W_]+(?:\s*[-/]\s*[^\W_]+)*)")
 _PLAN_CODE = re.compile(r"(?<![\d/])\d{1,5}\s*/\s*(?:\d{4}\s*/\s*)?KH\s*-\s*[A-ZĐ0-9]+(?:-[A-ZĐ0-9]+)*")
 _DATE = re.compile(r"ng[a-z]{1,3}\s+(?P<d>\d{1,2})\s+th[a-z]{2,4}\s+(?P<m>\d{1,2})\s+n[a-z]{1,2}m\s+(?P<y>\d{4})")
-_MOTTO = re.compile(r"c[o0]ng\s*h\S{0,2}a\b|\b\S{0,3}c\s*l\S{1,2}p\s*-|h\S{1,2}nh\s+ph\S*|\bs\S{0,2}\s*[:.]\s*\d")
+_MOTTO = re.compile(r"c[o0]ng\s*h\S{0,2}a\b|\b\S{0,3}c\s*l\S{1,2}p\s*-|\bh\S{1,2}nh\s+ph\S*|\bs\S{0,2}\s*[:.]\s*\d")
 _ISSUES = re.compile(r"\b(?:ban hanh|xay dung|issued|promulgated)\s+(?:the\s+)?(?:k\S{1,2}\s*ho\S{0,2}ch|plan)\b")
 _EN_NUMBER = re.compile(r"\bplan\s+no\.?\s*(?P<num>\d{1,5}/[A-Z]{2,}[\w-]*)", re.IGNORECASE)
 _EN_DATE = re.compile(r"\bon\s+(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4}),?\s+(?:[^.]{0,80}?)\bissued\b")
@@ -156,7 +156,7 @@ def parse_header(header: list[TextLine], lexicon: Lexicon) -> HeaderFacts:
             facts.date = _iso(when["y"], when["m"], when["d"])
             place = line.text[number.end() if number else 0 : when.start()].strip(" ,.-")
             if place and not facts.place:
-                facts.place = lexicon.province(place) or normalize(place)
+                facts.place = _place(place, lexicon)
         motto = _MOTTO.search(line.folded)
         cuts = [len(line.text), motto.start() if motto else len(line.text), when.start() if when else len(line.text)]
         fragment = "" if number else line.text[: min(cuts)].strip(" -–_")
@@ -166,6 +166,16 @@ def parse_header(header: list[TextLine], lexicon: Lexicon) -> HeaderFacts:
         code = next((m for line in header if (m := _PLAN_CODE.search(line.text))), None)
         facts.number = re.sub(r"\s+", "", code.group()) if code else None
     return facts
+
+
+def _place(written: str, lexicon: Lexicon) -> str:
+    """The place of issue, its spelling repaired from the province list, with the unit word
+    when the document writes one (Thành phố Hồ Chí Minh)."""
+    province = lexicon.province(written)
+    if province is None:
+        return normalize(written)
+    unit = re.match(r"(?:th\S{1,2}nh\s+ph\S{1,2}|tp\.?)\s", fold_line(written))
+    return f"Thành phố {province}" if unit else province
 
 
 def issuer_in(lines: list[TextLine], lexicon: Lexicon) -> str | None:
@@ -269,12 +279,13 @@ def _signature_cells(text: str) -> list[str]:
     return cells
 
 
-def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail:
-    """The recipients block and the signature after the body (from line `after` on)."""
+def find_tail(lines: list[TextLine], after: int, debris: dict[int, str], end: int | None = None) -> Tail:
+    """The recipients block and the signature after the body (from line `after` on, up to `end`)."""
+    end = len(lines) if end is None else end
     start = next(
         (
             line.index
-            for line in lines[after:]
+            for line in lines[after:end]
             if line.index not in debris
             and (_RECIPIENTS.match(line.folded) or _SIGN_MARK.match(line.folded) or _is_position_line(line))
         ),
@@ -283,7 +294,7 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail
     tail = Tail(start=start)
     signer = Signer()
     block: list[TextLine] = []
-    for line in lines[start:]:
+    for line in lines[start:end]:
         if line.blank or line.index in debris:
             continue
         if recipients := _RECIPIENTS.match(line.folded):
@@ -291,9 +302,17 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail
             tail.recipients_heading = line.text[: recipients.end()].strip()
             tail.recipients_span = (line.start, line.start + recipients.end())
             rest = line.text[recipients.end() :]
-            _fragment(rest, line.start + recipients.end(), signer, tail)
+            entries = _INLINE_ENTRY.split(rest.strip())
+            if len(entries) > 2:  # Nơi nhận: - A; - B; - C. on one line
+                tail.recipients += [_entry(e) for e in entries if _entry(e)]
+                tail.recipients_span = (line.start, line.end)
+            else:
+                _fragment(rest, line.start + recipients.end(), signer, tail)
         elif is_bullet(line) and tail.recipients is not None and tail.recipients_span and not block:
-            tail.recipients.append(" ".join(line.text.lstrip("-–•+* ").rstrip(" ;.,").split()))
+            if line.text[0] in "+*" and tail.recipients:  # a sub-entry belongs to the entry above
+                tail.recipients[-1] += " " + _entry(line.text)
+            else:
+                tail.recipients.append(_entry(line.text))
             tail.recipients_span = (tail.recipients_span[0], line.end)
         elif (mark := _SIGN_MARK.match(line.folded)) and len(cells := _signature_cells(line.text)) > 1:
             for cell in cells:
@@ -322,6 +341,13 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str]) -> Tail
             signer.span = Span(start=block[0].start, end=block[-1].end)
         tail.signer = signer
     return tail
+
+
+_INLINE_ENTRY = re.compile(r"(?:^|(?<=[;.,]))\s*[-–•]\s+")
+
+
+def _entry(text: str) -> str:
+    return " ".join(text.lstrip("-–•+* ").rstrip(" ;.,").split())
 
 
 def _signature_cell(text: str, signer: Signer) -> None:

@@ -18,18 +18,26 @@ from dataclasses import dataclass, field
 from pipeline.document import AgencyMention
 from pipeline.lexicon import Lexicon
 
-__all__ = ["ROLE_CUES", "Roles", "prose_roles", "split_executors"]
+__all__ = ["ROLE_CUES", "Roles", "addressees", "prose_roles", "split_executors"]
 
 # (role, where the agencies are relative to the cue, cue). "before": the sentence opens with
 # the agencies, then the cue; "after": the cue, then the agencies.
 ROLE_CUES: tuple[tuple[str, str, str], ...] = (
     ("lead", "before", r"(?:là cơ quan |là đơn vị )?chủ trì\b"),
     ("lead", "before", r"(?:có|chịu) trách nhiệm\b"),
-    ("lead", "after", r"\b(?:[Gg]iao(?: cho)?|[Đđ]ề nghị)\s+"),
+    ("lead", "after", r"\b(?:giao(?: cho)?|đề nghị)\s+"),
     ("partners", "after", r"\bphối hợp(?: chặt chẽ)?(?: với)?\s+"),
 )
-_CUES = [(role, side, re.compile(cue)) for role, side, cue in ROLE_CUES]
+_CUES = [(role, side, re.compile(cue, re.IGNORECASE)) for role, side, cue in ROLE_CUES]
+# Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ …
+OPENER = re.compile(r"^\s*(?:giao(?: cho)?|đề nghị|yêu cầu)\s+", re.IGNORECASE)
 _CLAUSE = re.compile(r"[^.;\n]+")
+# An unknown piece with one of these is a sentence, not the name of a body.
+_ACTION = re.compile(
+    r"\b(?:chủ trì|phối hợp|thực hiện|triển khai|tham mưu|tổ chức|xây dựng|hướng dẫn|báo cáo|theo dõi|kiểm tra)\b",
+    re.IGNORECASE,
+)
+_NAME_WORDS = 14  # an unknown body's name is not longer than this
 _OPENERS = re.compile(r"^[\s\-–•+*]*(?:[a-zđ]\)\s*)?")
 
 
@@ -86,3 +94,22 @@ def split_executors(value: str, offset: int, lexicon: Lexicon, **context: str | 
         mentions, _ = lexicon.leading(piece.group().lstrip(" -–+•"), offset + piece.start(), **context)
         roles.partners += [m for m in mentions if m.canonical not in lead_names]
     return roles
+
+
+def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
+    """The agencies an item is addressed to, from its first line: '1. Sở Y tế', 'Giao Công an
+    tỉnh chủ trì …', 'Đề nghị A, B và C'. A line that is only a list of bodies may hold bodies
+    the lexicon lacks, as long as each starts like an agency name and one of them is known."""
+    opener = OPENER.match(text)
+    start = opener.end() if opener else 0
+    line = text[start:].split("\n", 1)[0]
+    whole = line.rstrip(" .:;")
+    listed = lexicon.split(whole, offset + start, **context)
+    known = [m for m in listed if m.canonical]
+    if known and all(
+        m.canonical or (lexicon.is_head(m.text) and not _ACTION.search(m.text) and len(m.text.split()) <= _NAME_WORDS)
+        for m in listed
+    ):
+        return listed
+    mentions, _ = lexicon.leading(line, offset + start, **context)
+    return [m for m in mentions if m.canonical]

@@ -32,22 +32,30 @@ _KEYWORDS: list[tuple[SectionKind, tuple[str, ...]]] = [
     ("reporting", ("che do bao cao", "che do thong tin bao cao", "reporting")),
     ("recipients", ("noi nhan", "recipients")),
 ]
+CLEAR = 85.0  # a fuzzy keyword match this good counts as written
 # Sections whose numbered items are tasks.
 TASK_KINDS: tuple[SectionKind, ...] = ("content", "solutions")
 # Sections that state why and what for; a thematic heading after them lists things to do.
 _AIMS: tuple[SectionKind, ...] = ("viewpoints", "purpose", "objectives", "requirements")
+# Headings that describe the plan's frame, not work to do (THỜI GIAN VÀ PHẠM VI, ĐỐI TƯỢNG, TIÊU
+# CHÍ THI ĐUA, TÌNH HÌNH …): they stay "other" wherever they stand.
+_DESCRIPTIVE = re.compile(
+    r"\b(?:thoi gian|pham vi|doi tuong|tieu chi|khen thuong|tinh hinh|thuc trang|ket qua|danh gia|can cu"
+    r"|scope|timeframe|target group|criteria|background)\b"
+)
 
 
-def settle_kinds(kinds: list[SectionKind]) -> list[SectionKind]:
+def settle_kinds(kinds: list[SectionKind], headings: list[str] | None = None) -> list[SectionKind]:
     """Kinds that depend on the neighbours: an unclassified heading between the aims and the
     implementation (III. PHÁT TRIỂN HẠ TẦNG SỐ) is content; an assignment section followed by
     a later TỔ CHỨC THỰC HIỆN (III. PHÂN CÔNG NHIỆM VỤ … V. TỔ CHỨC THỰC HIỆN) is content too."""
     kinds = list(kinds)
+    folded = [re.sub(r"[^a-z ]+", " ", h.lower()) for h in headings] if headings else [""] * len(kinds)
     first_aim = next((i for i, k in enumerate(kinds) if k in _AIMS), None)
     last_impl = max((i for i, k in enumerate(kinds) if k == "implementation"), default=None)
     for i, kind in enumerate(kinds):
         between = first_aim is not None and i > first_aim and (last_impl is None or i < last_impl)
-        if kind == "other" and between:
+        if kind == "other" and between and not _DESCRIPTIVE.search(folded[i]):
             kinds[i] = "content"
         elif kind == "implementation" and last_impl is not None and i < last_impl:
             kinds[i] = "content"
@@ -86,7 +94,9 @@ def classify_heading(text: str) -> SectionKind:
                 position, score = found.dest_start, found.score
             if position < 0:
                 continue
-            if best is None or (position, -score) < (best[0], -best[1]):
+            # A clear keyword anywhere beats a loose fuzzy one (TỔ CHỨC THEO DÕI … CHẾ ĐỘ BÁO CÁO is
+            # reporting), while a garbled first keyword still wins (MUC PICH, YEU CAU is purpose).
+            if best is None or (score < CLEAR, position, -score) < (best[1] < CLEAR, best[0], -best[1]):
                 best = (position, score, kind)
     if best is None and fuzz.partial_ratio("to chuc thuc hien", text) >= 70:
         return "implementation"  # Tb chire thue hién: the one heading OCR garbles beyond 78

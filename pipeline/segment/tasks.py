@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.lexicon import Lexicon
-from pipeline.segment.roles import prose_roles, split_executors
+from pipeline.segment.roles import addressees, prose_roles, split_executors
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
 from pipeline.segment.timelines import find_deadline, parse_timeline
@@ -239,10 +239,9 @@ def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, contex
         candidates = lexicon.split(title[: title.index(":")], head_start, **where)
         if candidates and all(m.status != "unknown" for m in candidates):
             leads = candidates
-    if not leads:
-        # "1. Sở Y tế" — an item headed by agencies only: they carry it.
-        heads, end = lexicon.leading(title, head_start, **where)
-        if heads and all(m.canonical for m in heads) and end >= len(title.rstrip(" .:;")) - 1:
+    if not leads and (heads := addressees(title, head_start, lexicon, **where)):
+        # "1. Sở Y tế", "6. Đề nghị A, B, C" — an item headed by agencies only: they carry it.
+        if sum(len(m.text) for m in heads) >= 0.6 * len(title.split("\n", 1)[0].strip(" .:;")):
             leads = heads
     own = [(a, b) for a, b in parts.title + parts.body]
     prose = [prose_roles(text[a:b], a, lexicon, **where) for a, b in own]
@@ -303,7 +302,8 @@ def parse_assignments(
             if not any(m.status != "unknown" for m in agencies):
                 agencies, cut = [], 0
         if not agencies:
-            agencies, cut = lexicon.leading(first, item.head_offset, as_of=context.as_of, province=context.province)
+            agencies = addressees(first, item.head_offset, lexicon, as_of=context.as_of, province=context.province)
+            cut = agencies[-1].span.end - item.head_offset if agencies and agencies[-1].span else 0
         assignments.append(
             Assignment(
                 label=item.label,

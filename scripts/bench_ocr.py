@@ -148,7 +148,7 @@ def write_report(rows: list[dict], out: Path) -> None:
         "",
         "Time ratio = gazette time (ingest, clean-up, OCR, whole API call) / bare tesseract time. "
         "Targets: CER ≤ 0.3 % on the scanned variant with the near-empty page; time ratio ≤ 1.3. "
-        "The *gazette* rows are the OCR stage alone (`restore=\"never\"`); the last row of each variant "
+        'The *gazette* rows are the OCR stage alone (`restore="never"`); the last row of each variant '
         "adds what `convert`'s default does to vie OCR output: the restore model (loaded once, before "
         "timing) rewrites only the words tesseract read with a confidence below 0.6; its *last page* "
         "count is the same as gazette's (restoring never adds or drops words).",

@@ -457,7 +457,7 @@ def main() -> None:
         + (", ".join(f"`{k}` = `{v}`" for k, v in models.items()) or "none found")
         + f". n-gram LM: `{args.ngram / LM_FILE}` ({lm.describe()}); rescoring weights (LM weight, copy bonus) "
         + ("from its decoder.json, as shipped: " if args.shipped_settings else "tuned on held-back *train* lines: ")
-        + f"{ {n: (t.rescore_lm_weight, t.rescore_copy_bonus) for n, t in tuned.items()} or '—'}.",
+        + f"{ {n: (t.rescore_lm_weight, t.rescore_copy_bonus) for n, t in tuned.items()} or '—' }.",
         "",
         f"OCR lines: {ocr_summary(n)}. Held-out is split by file, not by sentence: "
         f"{100 * overlap:.0f} % of the distinct word 6-grams of the legal+admin reference lines also occur in the "

@@ -87,7 +87,7 @@ Thông tấn xã Việt Nam | press | central | TTXVN | Vietnam News Agency
 Báo Nhân Dân | press | central | | Nhan Dan Newspaper
 Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam | association | central | | Central Committee of the Vietnam Fatherland Front
 Liên hiệp các tổ chức hữu nghị Việt Nam | association | central | | Vietnam Union of Friendship Organizations
-Ủy ban nhân dân tỉnh | people's committee | provincial | UBND tỉnh; Ủy ban nhân dân cấp tỉnh; UBND cấp tỉnh | Provincial People's Committee; People's Committee of the province; provincial People's Committees
+Ủy ban nhân dân tỉnh | people's committee | provincial | UBND tỉnh | Provincial People's Committee; People's Committee of the province; provincial People's Committees
 Hội đồng nhân dân tỉnh | people's council | provincial | HĐND tỉnh; Hội đồng nhân dân cấp tỉnh | Provincial People's Council
 Văn phòng Ủy ban nhân dân tỉnh | office | provincial | Văn phòng UBND tỉnh; VP UBND tỉnh | Office of the Provincial People's Committee; Office of the People's Committee of the province
 Văn phòng Đoàn đại biểu Quốc hội và Hội đồng nhân dân tỉnh | office | provincial | Văn phòng Đoàn ĐBQH và HĐND tỉnh | Office of the National Assembly Delegation and People's Council
@@ -167,6 +167,9 @@ Các cơ quan thành viên Ban Chỉ đạo | collective | | các cơ quan là t
 Các địa phương | catch-all | | các địa phương trong tỉnh; các địa phương có liên quan; địa phương | localities; concerned localities
 Các tổ chức chính trị - xã hội | collective | | các đoàn thể; các tổ chức chính trị - xã hội tỉnh; các đoàn thể chính trị - xã hội | socio-political organizations; mass organizations
 Các cơ quan Trung ương | collective | | các cơ quan Trung ương đóng trên địa bàn tỉnh | central agencies
+Các bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ | collective | | các bộ, cơ quan ngang bộ; các bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ | ministries, ministerial-level agencies and Government agencies
+Các bộ, ngành | collective | | các bộ, ngành liên quan; các bộ, ngành có liên quan; các bộ, ngành chức năng; các bộ ngành | ministries and branches
+Ủy ban nhân dân cấp tỉnh | collective | | Ủy ban nhân dân các tỉnh, thành phố trực thuộc Trung ương; UBND các tỉnh, thành phố trực thuộc Trung ương; Ủy ban nhân dân các tỉnh, thành phố; UBND các tỉnh, thành phố; UBND các tỉnh; Ủy ban nhân dân các tỉnh; UBND cấp tỉnh | provincial People's Committees
 Các doanh nghiệp | collective | | các doanh nghiệp trên địa bàn tỉnh; doanh nghiệp | enterprises
 """
 
@@ -325,7 +328,9 @@ def city_counterparts(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         english = "; ".join(e.strip().replace("Provincial", "City").replace("provincial", "city")
                             .replace("Province", "City").replace("province", "city")
                             for e in row["english"].split(";") if e.strip())  # fmt: skip
-        out.append({**row, "canonical": city(row["canonical"]), "aliases": aliases, "english": english, "source": "city form"})
+        out.append(
+            {**row, "canonical": city(row["canonical"]), "aliases": aliases, "english": english, "source": "city form"}
+        )
     return out
 
 
@@ -474,7 +479,19 @@ def build(corpora: Path, min_count: int, files: list[str]) -> tuple[list[dict], 
     return with_ids(curated + templates + provinces + mined, read_history()), stats
 
 
-COLUMNS = ("canonical", "kind", "scope", "aliases", "english", "count", "source", "id", "valid_from", "valid_to", "successors")
+COLUMNS = (
+    "canonical",
+    "kind",
+    "scope",
+    "aliases",
+    "english",
+    "count",
+    "source",
+    "id",
+    "valid_from",
+    "valid_to",
+    "successors",
+)
 
 
 def to_tsv(rows: list[dict], stats: dict[str, object], min_count: int) -> str:

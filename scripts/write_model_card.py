@@ -33,9 +33,7 @@ def training_time(log: Path) -> str:
         match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", line)
         if match:
             stamps.append(datetime.fromisoformat(match.group(1)))
-    seconds = sum(
-        (b - a).total_seconds() for a, b in pairwise(stamps) if (b - a).total_seconds() < 600
-    )
+    seconds = sum((b - a).total_seconds() for a, b in pairwise(stamps) if (b - a).total_seconds() < 600)
     return f"{seconds / 3600:.2f} h of wall-clock on 2 CPU cores (shared with other work)"
 
 

@@ -14,6 +14,7 @@ import re
 
 from pipeline.document import AgencyMention, Debris, Plan, PlanMetadata, Section, Span, Task
 from pipeline.lexicon import Lexicon, default_lexicon
+from pipeline.segment.fields import AGENCY_FIELDS, field_name
 from pipeline.segment.metadata import (
     HeaderFacts,
     closing_line,
@@ -30,7 +31,6 @@ from pipeline.segment.metadata import (
 from pipeline.segment.sections import TASK_KINDS, Heading, classify_heading, find_headings, settle_kinds
 from pipeline.segment.tasks import (
     Context,
-    field_name,
     find_items,
     parse_assignments,
     parse_tasks,
@@ -43,7 +43,6 @@ from pipeline.segment.timelines import parse_timeline
 __all__ = ["detect_language", "iter_tasks", "parse_timeline", "segment_text"]
 
 _PLAN_WORD = re.compile(r"k\S{1,2}\s*ho\S{0,2}ch|\bplan\b")
-_AGENCY_FIELDS = ("lead", "partners", "executors")
 
 
 def iter_tasks(plan: Plan) -> list[tuple[Section, Task]]:
@@ -96,7 +95,7 @@ def _section(
     )
     region = lines[start:end]
     items = find_items(region, end)
-    with_agencies = any((f := field_name(line)) and f[0] in _AGENCY_FIELDS for line in region if not line.blank)
+    with_agencies = any((f := field_name(line)) and f[0] in AGENCY_FIELDS for line in region if not line.blank)
     if heading.kind == "implementation":
         section.assignments = parse_assignments(items, lines, text, lexicon, context)
     elif heading.kind in TASK_KINDS or with_agencies:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pipeline.document import AgencyMention
 from pipeline.lexicon import Lexicon
 
-__all__ = ["ROLE_CUES", "Roles", "addressees", "prose_roles", "split_executors"]
+__all__ = ["ROLE_CUES", "Roles", "addressees", "field_agencies", "prose_roles", "split_executors"]
 
 # (role, where the agencies are relative to the cue, cue). "before": the sentence opens with
 # the agencies, then the cue; "after": the cue, then the agencies.
@@ -34,10 +34,11 @@ OPENER = re.compile(r"^\s*(?:giao(?: cho)?|đề nghị|yêu cầu)\s+", re.IGNO
 _CLAUSE = re.compile(r"[^.;\n]+")
 # An unknown piece with one of these is a sentence, not the name of a body.
 _ACTION = re.compile(
-    r"\b(?:chủ trì|phối hợp|thực hiện|triển khai|tham mưu|tổ chức|xây dựng|hướng dẫn|báo cáo|theo dõi|kiểm tra)\b",
+    r"\b(?:chủ trì|phối hợp|thực hiện|triển khai|tham mưu|tổ chức|xây dựng|hướng dẫn|báo cáo|theo dõi|kiểm tra"
+    r"|tiến hành|rà soát|gửi|tổng hợp|đề xuất|bảo đảm|đảm bảo|chỉ đạo|ban hành|thẩm định)\b",
     re.IGNORECASE,
 )
-_NAME_WORDS = 14  # an unknown body's name is not longer than this
+_NAME_WORDS = 24  # an unknown body's name is not longer than this
 _OPENERS = re.compile(r"^[\s\-–•+*]*(?:[a-zđ]\)\s*)?")
 
 
@@ -96,6 +97,26 @@ def split_executors(value: str, offset: int, lexicon: Lexicon, **context: str | 
     return roles
 
 
+def _is_sentence(text: str) -> bool:
+    return bool(_ACTION.search(text)) or len(text.split()) > _NAME_WORDS
+
+
+def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
+    """The agencies of a role field's value. A list of names is split as such (a body the
+    lexicon lacks stays, flagged unknown); a value written as sentences (Bộ Công an tiến hành
+    rà soát …; các bộ … rà soát …) gives the agencies each clause opens with."""
+    listed = lexicon.split(text, offset, **context)
+    if not any(m.status == "unknown" and _is_sentence(m.text) for m in listed):
+        return listed
+    found: list[AgencyMention] = []
+    for piece in re.finditer(r"[^;\n+]+", text):
+        clause = piece.group()
+        lead = len(clause) - len(clause.lstrip(" -–•.,"))
+        mentions, _ = lexicon.leading(clause[lead:], offset + piece.start() + lead, **context)
+        found += [m for m in mentions if m.canonical]
+    return found
+
+
 def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
     """The agencies an item is addressed to, from its first line: '1. Sở Y tế', 'Giao Công an
     tỉnh chủ trì …', 'Đề nghị A, B và C'. A line that is only a list of bodies may hold bodies
@@ -106,10 +127,7 @@ def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) 
     whole = line.rstrip(" .:;")
     listed = lexicon.split(whole, offset + start, **context)
     known = [m for m in listed if m.canonical]
-    if known and all(
-        m.canonical or (lexicon.is_head(m.text) and not _ACTION.search(m.text) and len(m.text.split()) <= _NAME_WORDS)
-        for m in listed
-    ):
+    if known and all(m.canonical or (lexicon.is_head(m.text) and not _is_sentence(m.text)) for m in listed):
         return listed
     mentions, _ = lexicon.leading(line, offset + start, **context)
     return [m for m in mentions if m.canonical]

@@ -52,10 +52,15 @@ def settle_kinds(kinds: list[SectionKind], headings: list[str] | None = None) ->
     kinds = list(kinds)
     folded = [re.sub(r"[^a-z ]+", " ", h.lower()) for h in headings] if headings else [""] * len(kinds)
     first_aim = next((i for i, k in enumerate(kinds) if k in _AIMS), None)
-    last_impl = max((i for i, k in enumerate(kinds) if k == "implementation"), default=None)
+    last_impl = max(
+        (i for i, k in enumerate(kinds) if k == "implementation" and not _DESCRIPTIVE.match(folded[i].strip())),
+        default=None,
+    )
     for i, kind in enumerate(kinds):
         between = first_aim is not None and i > first_aim and (last_impl is None or i < last_impl)
-        if kind == "other" and between and not _DESCRIPTIVE.search(folded[i]):
+        if _DESCRIPTIVE.match(folded[i].strip()):
+            kinds[i] = "other"  # ĐỐI TƯỢNG, PHẠM VI VÀ THỜI GIAN THỰC HIỆN: not the implementation
+        elif kind == "other" and between and not _DESCRIPTIVE.search(folded[i]):
             kinds[i] = "content"
         elif kind == "implementation" and last_impl is not None and i < last_impl:
             kinds[i] = "content"

@@ -12,11 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.lexicon import Lexicon
-from pipeline.segment.roles import addressees, prose_roles, split_executors
+from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_name
+from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
 from pipeline.segment.timelines import find_deadline, parse_timeline
@@ -27,19 +26,6 @@ _ARABIC = re.compile(r"^(?P<label>\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(?=\S)|^(?P<to
 _LETTER = re.compile(r"^(?P<label>[a-zđ])\s*\)\s*(?=\S)")
 _BROKEN = re.compile(r"^[>»\]}|]\s*\.\s+(?=\S)")  # a digit OCR turned into a symbol (>. for 2.)
 _LETTERS = "abcdđefghijklmnopqrstuvwxyz"
-_FIELD = re.compile(r"^[-–•+*]?\s*(?P<label>[^:]{2,45}?)\s*:\s*(?P<value>.*)$")
-_FIELDS = {
-    "lead": ("don vi chu tri", "don vi chu tri thuc hien", "co quan chu tri", "co quan chu tri thuc hien",
-             "lead agency", "responsible agency", "agency in charge"),
-    "partners": ("don vi phoi hop", "don vi phoi hop thuc hien", "co quan phoi hop", "co quan phoi hop thuc hien",
-                 "coordinating agencies", "coordinating agency"),
-    "executors": ("don vi thuc hien", "co quan thuc hien", "implementing agencies", "implementing agency"),
-    "timeline": ("thoi gian", "thoi gian thuc hien", "thoi gian hoan thanh", "tien do", "time", "timeline"),
-    "target": ("doi tuong", "doi tuong tham gia", "thanh phan", "participants", "target group"),
-    "quantity": ("so luong", "quy mo", "quantity"),
-}  # fmt: skip
-_FIELD_KEYS = [(name, label) for name, labels in _FIELDS.items() for label in labels]
-_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "&": "o"})
 # "?" and "!" are left out: English-model OCR writes them for ữ and ẫ (lưu tri? → lưu trữ).
 _SENTENCE_END = re.compile(r"(?<=[^\s\d][.;:])\s+(?=\S)")
 TITLE_CHARS = 160
@@ -57,26 +43,6 @@ class Item:
     flags: list[str] = field(default_factory=list)
     children: list[Item] = field(default_factory=list)
     end_line: int = 0  # exclusive
-
-
-def field_name(line: TextLine) -> tuple[str, int] | None:
-    """('lead', offset of the value in the line) when the line is a known field.
-
-    The label ends at the first colon, or at a later one within 60 characters when OCR put a
-    stray colon inside the label (Don vi chu: tri thuc hien: …); the better-matching reading wins.
-    """
-    match = _FIELD.match(line.text)
-    if not match:
-        return None
-    best: tuple[float, str, int] | None = None
-    for colon in [m.start() for m in re.finditer(":", line.text[:60])][:3]:
-        head = line.folded[:colon].translate(_LOOKALIKES)
-        label = " ".join(re.sub(r"[^a-z ]", " ", head).split())
-        found = process.extractOne(label, [key for _, key in _FIELD_KEYS], scorer=fuzz.ratio, score_cutoff=75)
-        if found and (best is None or found[1] > best[0]):
-            value = colon + 1 + len(line.text[colon + 1 :]) - len(line.text[colon + 1 :].lstrip())
-            best = (found[1], _FIELD_KEYS[found[2]][0], value)
-    return (best[1], best[2]) if best else None
 
 
 def _next_letter(previous: str | None, letter: str) -> str | None:
@@ -149,12 +115,44 @@ class _Parts:
     body: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _parts(item: Item, lines: list[TextLine], text: str) -> _Parts:
-    """Split an item's own lines (up to its first child) into title, fields and other text."""
-    own_end = item.children[0].line if item.children else item.end_line
-    parts = _Parts(title=[(item.head_offset, lines[item.line].end)])
-    state, current = "title", None
-    for line in lines[item.line + 1 : own_end]:
+def _own_lines(item: Item, lines: list[TextLine]) -> tuple[list[TextLine], list[Item]]:
+    """The item's own lines and its real children. A lettered child that is a field
+    (b) Cơ quan thực hiện:) is not a subtask: its lines are the parent's."""
+    children = [child for child in item.children if field_name(lines[child.line]) is None]
+    taken = [range(child.line, child.end_line) for child in children]
+    own = [line for line in lines[item.line + 1 : item.end_line] if not any(line.index in r for r in taken)]
+    return own, children
+
+
+def _marker(line: TextLine) -> str | None:
+    return line.text[0] if is_bullet(line) else None
+
+
+def _units(own: list[TextLine]) -> tuple[list[TextLine], list[tuple[int, TextLine, list[TextLine]]]]:
+    """Dash units: a bullet line followed by role or time fields written one level down
+    (- Nghị định …, then + Cơ quan chủ trì: …). Returns the parent's remaining lines and the
+    units as (k, unit line, its lines), k counting the parent's non-field lines of that bullet."""
+    content = [line for line in own if not line.blank]
+    heads = [(i, line) for i, line in enumerate(content) if _marker(line) and field_name(line) is None]
+    units, used = [], set()
+    counts: dict[str, int] = {}
+    for n, (i, line) in enumerate(heads):
+        marker = _marker(line)
+        counts[marker] = counts.get(marker, 0) + 1
+        end = next((j for j, other in heads[n + 1 :] if _marker(other) == marker), len(content))
+        body = [x for x in content[i + 1 : end] if _marker(x) != marker]  # same bullet: the parent's
+        names = [found[0] for x in body if (found := field_name(x))]
+        if any(name in (*AGENCY_FIELDS, *TIME_FIELDS) for name in names):
+            units.append((counts[marker], line, body))
+            used |= {line.index, *(x.index for x in body)}
+    return [line for line in own if line.index not in used], units
+
+
+def _parts(head: tuple[int, int], own: list[TextLine], text: str) -> _Parts:
+    """Split a task's own lines into title, fields and other text."""
+    parts = _Parts(title=[head])
+    state, current, listing = "title", None, None
+    for line in own:
         if line.blank:
             state, current = "body", None
             continue
@@ -164,15 +162,18 @@ def _parts(item: Item, lines: list[TextLine], text: str) -> _Parts:
             current = name
             parts.fields[name] = (line.start + offset, line.end)
             state = "field"
+            listing = name if offset >= len(line.text.rstrip()) else None  # 'Đơn vị phối hợp:' then a list
+        elif listing and is_bullet(line):
+            parts.fields[listing] = (parts.fields[listing][0], line.end)
         elif is_bullet(line):
-            state, current = "body", None
+            state, current, listing = "body", None, None
             parts.body.append((line.start, line.end))
         elif state == "field" and current and not _starts_block(line):
             parts.fields[current] = (parts.fields[current][0], line.end)
         elif state == "title" and _continues_title(text[parts.title[-1][0] : parts.title[-1][1]], line):
             parts.title.append((line.start, line.end))
         else:
-            state = "body"
+            state, listing = "body", None
             parts.body.append((line.start, line.end))
     return parts
 
@@ -217,8 +218,21 @@ def _named(mentions: list[AgencyMention]) -> list[AgencyMention]:
     return [m for m in mentions if m.kind != "catch-all"]
 
 
-def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()) -> Task:
-    parts = _parts(item, lines, text)
+@dataclass
+class _Filled:
+    """What a task's parts say: its agencies by role, its timeline and its other fields."""
+
+    leads: list[AgencyMention]
+    partners: list[AgencyMention]
+    executors: list[AgencyMention]
+    timeline: Timeline | None
+    target_group: str | None
+    quantity: str | None
+
+
+def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Filled:
+    """Roles from field lines first, then from the title (agencies heading the item), then from
+    prose; Đơn vị thực hiện leads when nobody is marked chủ trì."""
     head_start, head_end = parts.title[0][0], parts.title[-1][1]
     title = text[head_start:head_end]  # the title lines as written, so offsets stay exact
     where = {"as_of": context.as_of, "province": context.province}
@@ -227,7 +241,7 @@ def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, contex
         if role not in parts.fields:
             return []
         start, end = parts.fields[role]
-        return lexicon.split(text[start:end], start, **where)
+        return field_agencies(text[start:end], start, lexicon, **where)
 
     leads, partners, executors = agencies("lead"), agencies("partners"), agencies("executors")
     if executors and not leads:
@@ -243,32 +257,57 @@ def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, contex
         # "1. Sở Y tế", "6. Đề nghị A, B, C" — an item headed by agencies only: they carry it.
         if sum(len(m.text) for m in heads) >= 0.6 * len(title.split("\n", 1)[0].strip(" .:;")):
             leads = heads
-    own = [(a, b) for a, b in parts.title + parts.body]
-    prose = [prose_roles(text[a:b], a, lexicon, **where) for a, b in own]
+    prose = [prose_roles(text[a:b], a, lexicon, **where) for a, b in parts.title + parts.body]
     if not leads:
         leads = [m for roles in prose for m in roles.leads]
     if not partners:
         partners = [m for roles in prose for m in roles.partners]
-    if executors and not leads:  # Đơn vị thực hiện leads when nobody is marked chủ trì
+    if executors and not leads:
         leads, executors = executors, []
     if "timeline" in parts.fields:
         timeline: Timeline | None = parse_timeline(text[slice(*parts.fields["timeline"])])
     else:
         timeline = find_deadline("\n".join(text[a:b] for a, b in parts.title + parts.body))
+    return _Filled(
+        leads=_named(leads),
+        partners=_named(partners),
+        executors=_named(executors),
+        timeline=timeline,
+        target_group=_value(text, parts.fields["target"]) if "target" in parts.fields else None,
+        quantity=_value(text, parts.fields["quantity"]) if "quantity" in parts.fields else None,
+    )
+
+
+def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()) -> Task:
+    own, children = _own_lines(item, lines)
+    own, units = _units(own)
+    parts = _parts((item.head_offset, lines[item.line].end), own, text)
+    filled = _fill(parts, text, lexicon, context)
+    subtasks = []
+    for k, head, body in units:  # - Nghị định …  + Cơ quan chủ trì: …  → <path>.-k
+        offset = head.start + len(head.text) - len(head.text[1:].lstrip())
+        unit = _fill(_parts((offset, head.end), body, text), text, lexicon, context)
+        end = body[-1].end if body else head.end
+        subtasks.append(
+            Task(
+                label=f"-{k}",
+                path=f"{item.path}.-{k}",
+                level=item.level + 1,
+                title=short_title(text[offset : head.end]),
+                span=Span(start=head.start, end=end),
+                flags=["dash-unit"],
+                **vars(unit),
+            )  # fmt: skip
+        )
     return Task(
         label=item.label,
         path=item.path,
         level=item.level,
-        title=short_title(title),
+        title=short_title(text[parts.title[0][0] : parts.title[-1][1]]),
         span=Span(start=lines[item.line].start, end=_last_end(lines, item.line, item.end_line)),
-        leads=_named(leads),
-        partners=_named(partners),
-        executors=_named(executors),
-        target_group=_value(text, parts.fields["target"]) if "target" in parts.fields else None,
-        quantity=_value(text, parts.fields["quantity"]) if "quantity" in parts.fields else None,
-        timeline=timeline,
         flags=item.flags,
-        subtasks=[_task(child, lines, text, lexicon, context) for child in item.children],
+        subtasks=subtasks + [_task(child, lines, text, lexicon, context) for child in children],
+        **vars(filled),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from pipeline.document import Timeline, TimelineKind
 from pipeline.segment.text import fold_line
 
-__all__ = ["find_deadline", "parse_timeline"]
+__all__ = ["DEADLINE_PREPOSITIONS", "deadline_phrases", "find_deadline", "parse_timeline"]
 
 _YEAR = r"(?P<y>(?:19|20)\d\d)"
 _NAM = r"(?:/|-|nam|n\S{1,2}m|of|,)?"
@@ -74,18 +74,48 @@ def _periods(folded: str) -> tuple[TimelineKind, list[tuple[str, str]]]:
     return kind, periods
 
 
+# Time phrases inside a sentence, from their preposition (folded): … hoàn thành trong quý IV năm
+# 2026; … trước ngày 15/12/2025; từ ngày 15/11 đến ngày 15/12. A year only aimed at (đến năm
+# 2030 đạt …) is not among them.
+DEADLINE_PREPOSITIONS = ("truoc", "trong", "tu", "cham nhat la", "cham nhat", "muon nhat", "den het", "ngay trong")
+_UNIT = (
+    r"(?:ngay\s+\d{1,2}(?:\s*(?:/|thang)\s*\d{1,2})?(?:\s*(?:/|nam)\s*\d{4})?"
+    r"|thang\s+\d{1,2}(?:\s*(?:/|nam)\s*\d{4})?|quy\s+(?:iv|i{1,3}|[1-4])\b(?:\s*(?:/|nam)\s*\d{4})?"
+    r"|nam\s+\d{4}|\d{1,2}/\d{1,2}/\d{4})"
+)
+_PHRASE = re.compile(
+    r"\b(?:" + "|".join(DEADLINE_PREPOSITIONS) + r")\s+" + _UNIT + r"(?:\s*(?:den|-|–)\s*" + _UNIT + r")?"
+)
+# A period in brackets after an item's title (… (2025 - 2026)), or a title that is a period.
+_BRACKETED = re.compile(r"\((?P<p>(?:xuyen suot\s+|giai doan\s+|nam\s+)?\d{4}(?:\s*[-–]\s*\d{4}|\s+tro di)?)\)")
+_PERIOD_TITLE = re.compile(r"^giai doan\s+\d{4}\s*[-–]\s*\d{4}")
+
+
+def deadline_phrases(text: str) -> list[str]:
+    """The time phrases of a passage, as written."""
+    return [" ".join(text[m.start() : m.end()].split()) for m in _PHRASE.finditer(fold_line(text))]
+
+
 def find_deadline(text: str) -> Timeline | None:
-    """A deadline anywhere in a passage (… gửi Sở trước ngày 10/4/2019), or None."""
+    """The time phrase of a task's own text (… hoàn thành trong quý IV năm 2026), or None."""
     folded = fold_line(text)
-    match = _DEADLINE.search(folded)
-    if not match or not (due := _iso(int(match["y"]), int(match["m"]), int(match["d"]))):
+    found = _PERIOD_TITLE.search(folded) or _PHRASE.search(folded)
+    if found is None and (bracket := _BRACKETED.search(folded)):
+        start, end = bracket.span("p")
+    elif found is None:
         return None
-    return Timeline(text=" ".join(text[match.start() : match.end()].split()), kind="deadline", end=due)
+    else:
+        start, end = found.span()
+    return parse_timeline(text[start:end])
 
 
 def parse_timeline(text: str) -> Timeline:
-    """The value of a Thời gian field, normalised; kind 'unspecified' when it names no time."""
+    """The value of a Thời gian field, normalised; kind 'unspecified' when it names no time.
+    A value written as sentences (+ … gửi Bộ trước ngày 15/12/2025. + … trước ngày 31/12/2025)
+    is kept as its time phrases."""
     text = " ".join(text.split()).rstrip(".;,")
+    if len(text) > 80 and (phrases := deadline_phrases(text)):
+        text = "; ".join(phrases)
     folded = fold_line(text)
     recurring = bool(_RECURRING.search(folded))
     deadline = _DEADLINE.search(folded)

@@ -31,11 +31,22 @@ ROLE_CUES: tuple[tuple[str, str, str], ...] = (
 _CUES = [(role, side, re.compile(cue, re.IGNORECASE)) for role, side, cue in ROLE_CUES]
 # Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ …
 OPENER = re.compile(r"^\s*(?:giao(?: cho)?|đề nghị|yêu cầu)\s+", re.IGNORECASE)
+# The head of a body, written for the body: Bộ trưởng Bộ Công an, Giám đốc Sở Y tế, Chủ tịch UBND tỉnh.
+HEAD_TITLES = re.compile(
+    r"\b(?:Bộ trưởng|Thủ trưởng|Chủ tịch|Giám đốc|Chánh Văn phòng|Trưởng ban|Cục trưởng|Tổng Giám đốc|Viện trưởng)"
+    r"\s+(?=(?:các\s+)?[A-ZĐỦ])"
+)
 _CLAUSE = re.compile(r"[^.;\n]+")
+_LIST_CUT = re.compile(r",\s*|\s+và\s+")
 # An unknown piece with one of these is a sentence, not the name of a body.
 _ACTION = re.compile(
     r"\b(?:chủ trì|phối hợp|thực hiện|triển khai|tham mưu|tổ chức|xây dựng|hướng dẫn|báo cáo|theo dõi|kiểm tra"
     r"|tiến hành|rà soát|gửi|tổng hợp|đề xuất|bảo đảm|đảm bảo|chỉ đạo|ban hành|thẩm định)\b",
+    re.IGNORECASE,
+)
+# Verbs a clause's subject does when it carries the task (Sở Tài chính thẩm định …), besides _ACTION.
+_DOING = re.compile(
+    r"(?:chủ động|tiếp tục|tăng cường|đẩy mạnh|khẩn trương|lập|cung cấp|hỗ trợ|tuyên truyền|đôn đốc|phê duyệt)\b",
     re.IGNORECASE,
 )
 _NAME_WORDS = 24  # an unknown body's name is not longer than this
@@ -49,23 +60,47 @@ class Roles:
 
 
 def _before(clause: str, cue_start: int, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
-    """The agencies that make up the whole opening of the clause up to the cue."""
+    """The agencies just before the cue: the longest run of whole names that ends at it
+    (Trên cơ sở đề nghị của …, Sở Xây dựng chủ trì → Sở Xây dựng)."""
+    opener = _OPENERS.match(clause)
+    first = opener.end() if opener else 0
+    prefix = clause[:cue_start].rstrip(" ,")
+    starts = [first] + [m.end() for m in _LIST_CUT.finditer(prefix, first)]
+    for start in starts:
+        if start >= len(prefix):
+            break
+        mentions, end = lexicon.leading(prefix[start:], offset + start, **context)
+        if mentions and all(m.canonical for m in mentions) and start + end >= len(prefix) - 1:
+            return mentions
+    return []
+
+
+def _subject(clause: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
+    """A clause that opens with bodies doing something (Sở Tài chính thẩm định …): its subject."""
     opener = _OPENERS.match(clause)
     start = opener.end() if opener else 0
-    prefix = clause[start:cue_start].rstrip(" ,")
-    if not prefix:
-        return []
-    mentions, end = lexicon.leading(prefix, offset + start, **context)
-    return mentions if mentions and end >= len(prefix) - 1 else []
+    mentions, end = lexicon.leading(clause[start:], offset + start, **context)
+    rest = clause[start + end :].lstrip(" ,")
+    if mentions and all(m.canonical and m.kind not in ("collective", "catch-all") for m in mentions):
+        if _ACTION.match(rest) or _DOING.match(rest):
+            return mentions
+    return []
 
 
 def prose_roles(
-    text: str, offset: int, lexicon: Lexicon, as_of: str | None = None, province: str | None = None
+    text: str,
+    offset: int,
+    lexicon: Lexicon,
+    as_of: str | None = None,
+    province: str | None = None,
+    subject: bool = False,
 ) -> Roles:
-    """Leads and partners named by role cues in `text` (a task's own lines)."""
+    """Leads and partners named by role cues in `text` (a task's own lines); with `subject`,
+    the bodies the first clause opens with lead when no cue names a lead."""
     roles = Roles()
     context = {"as_of": as_of, "province": province}
-    for clause_match in _CLAUSE.finditer(text):
+    clauses = list(_CLAUSE.finditer(text))
+    for clause_match in clauses:
         clause, base = clause_match.group(), offset + clause_match.start()
         for role, side, cue in _CUES:
             for found in cue.finditer(clause):
@@ -77,6 +112,9 @@ def prose_roles(
                 known = {m.canonical for m in target}
                 # Only bodies the lexicon knows: a phrase that merely looks collective names nobody.
                 target += [m for m in mentions if m.canonical and m.canonical not in known]
+                known |= {m.canonical for m in mentions}
+    if subject and not roles.leads and clauses:
+        roles.leads = _subject(clauses[0].group(), offset + clauses[0].start(), lexicon, **context)
     return roles
 
 
@@ -117,17 +155,33 @@ def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | No
     return found
 
 
+def _blank_titles(text: str) -> str:
+    """Heads of bodies stand for their bodies (Bộ trưởng Bộ Công an → Bộ Công an): their titles
+    and openers such as Đề nghị are blanked out, keeping every offset."""
+    text = OPENER.sub(lambda m: " " * len(m.group()), text, count=1)
+    return HEAD_TITLES.sub(lambda m: " " * len(m.group()), text)
+
+
 def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
-    """The agencies an item is addressed to, from its first line: '1. Sở Y tế', 'Giao Công an
-    tỉnh chủ trì …', 'Đề nghị A, B và C'. A line that is only a list of bodies may hold bodies
-    the lexicon lacks, as long as each starts like an agency name and one of them is known."""
-    opener = OPENER.match(text)
-    start = opener.end() if opener else 0
-    line = text[start:].split("\n", 1)[0]
+    """The agencies an item is addressed to, from its first line: '1. Sở Y tế', '2. Sở X: …',
+    'Giao Công an tỉnh chủ trì …', 'Đề nghị A, B và C', 'Bộ trưởng Bộ Công an có trách nhiệm …'.
+    A line that is only a list of bodies may hold bodies the lexicon lacks, as long as each
+    starts like an agency name and one of them is known."""
+    line = _blank_titles(text.split("\n", 1)[0])
+    colon = line.find(":")
+    if 0 < colon <= 200:
+        head = line[:colon]
+        if re.search("chủ trì", head, re.IGNORECASE):
+            return prose_roles(head, offset, lexicon, **context).leads
+        listed = lexicon.split(head, offset, **context)
+        if any(m.canonical for m in listed) and not any(m.status == "unknown" and _is_sentence(m.text) for m in listed):
+            return listed
     whole = line.rstrip(" .:;")
-    listed = lexicon.split(whole, offset + start, **context)
+    listed = lexicon.split(whole, offset, **context)
     known = [m for m in listed if m.canonical]
     if known and all(m.canonical or (lexicon.is_head(m.text) and not _is_sentence(m.text)) for m in listed):
         return listed
-    mentions, _ = lexicon.leading(line, offset + start, **context)
+    if leads := prose_roles(line, offset, lexicon, **context).leads:
+        return leads
+    mentions, _ = lexicon.leading(line.lstrip(), offset + len(line) - len(line.lstrip()), **context)
     return [m for m in mentions if m.canonical]

@@ -213,6 +213,12 @@ class Context:
     province: str | None = None
 
 
+def _distinct(mentions: list[AgencyMention]) -> list[AgencyMention]:
+    """One mention per body: prose names the same partner in several sentences."""
+    seen: set[str | None] = set()
+    return [m for m in mentions if not (m.canonical in seen or seen.add(m.canonical))]
+
+
 def _named(mentions: list[AgencyMention]) -> list[AgencyMention]:
     """Catch-alls (các cơ quan, đơn vị có liên quan; địa phương) name nobody: left out."""
     return [m for m in mentions if m.kind != "catch-all"]
@@ -257,11 +263,12 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
         # "1. Sở Y tế", "6. Đề nghị A, B, C" — an item headed by agencies only: they carry it.
         if sum(len(m.text) for m in heads) >= 0.6 * len(title.split("\n", 1)[0].strip(" .:;")):
             leads = heads
-    prose = [prose_roles(text[a:b], a, lexicon, **where) for a, b in parts.title + parts.body]
+    spans = parts.title + parts.body
+    prose = [prose_roles(text[a:b], a, lexicon, **where, subject=k < 2) for k, (a, b) in enumerate(spans)]
     if not leads:
-        leads = [m for roles in prose for m in roles.leads]
+        leads = _distinct([m for roles in prose for m in roles.leads])
     if not partners:
-        partners = [m for roles in prose for m in roles.partners]
+        partners = _distinct([m for roles in prose for m in roles.partners])
     if executors and not leads:
         leads, executors = executors, []
     if "timeline" in parts.fields:
@@ -333,20 +340,12 @@ def parse_assignments(
         end = _last_end(lines, item.line, item.end_line)
         body = text[item.head_offset : end]
         first = body.split("\n\n", 1)[0]
-        colon = first.find(":")
-        agencies, cut = [], 0
-        if 0 < colon <= 200:
-            agencies = lexicon.split(first[:colon], item.head_offset, context.as_of, context.province)
-            cut = colon + 1
-            if not any(m.status != "unknown" for m in agencies):
-                agencies, cut = [], 0
-        if not agencies:
-            agencies = addressees(first, item.head_offset, lexicon, as_of=context.as_of, province=context.province)
-            cut = agencies[-1].span.end - item.head_offset if agencies and agencies[-1].span else 0
+        agencies = addressees(first, item.head_offset, lexicon, as_of=context.as_of, province=context.province)
+        cut = max((m.span.end - item.head_offset for m in agencies if m.span), default=0)
         assignments.append(
             Assignment(
                 label=item.label,
-                agencies=_named(agencies),
+                agencies=_distinct(_named(agencies)),
                 duties=" ".join(body[cut:].split()).lstrip(":,; "),
                 span=Span(start=lines[item.line].start, end=end),
             )

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.segment.text import TextLine
 
-__all__ = ["AGENCY_FIELDS", "FIELD_LABELS", "TIME_FIELDS", "field_name"]
+__all__ = ["AGENCY_FIELDS", "FIELD_LABELS", "TIME_FIELDS", "field_heading", "field_name"]
 
 FIELD_LABELS: dict[str, tuple[str, ...]] = {
     "lead": ("don vi chu tri", "don vi chu tri thuc hien", "co quan chu tri", "co quan chu tri thuc hien",
@@ -32,7 +32,13 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
     "result": ("ket qua", "san pham", "ket qua san pham", "san pham dau ra", "output", "result"),
     "budget": ("kinh phi", "kinh phi thuc hien", "nguon kinh phi", "du toan", "budget"),
     "place": ("dia diem", "dia diem thuc hien", "venue"),
+    # A heading over lettered role fields: 2. Cơ quan chủ trì, phối hợp → a) Cơ quan chủ trì: …
+    "roles": ("co quan chu tri phoi hop", "don vi chu tri phoi hop", "co quan chu tri va phoi hop"),
 }  # fmt: skip
+_HEADING_LABEL = re.compile(
+    r"^(?:[-–•+*]\s*|[a-zđ]\s*[).]\s*|\d{1,2}(?:\.\d{1,2})*\.?\s+)?(?P<label>[^:.;]{4,60}?)\s*[:.]?\s*$"
+)
+HEADING_CUTOFF = 90.0  # a whole short line must read as a label, not merely contain one
 AGENCY_FIELDS = ("lead", "partners", "executors")
 TIME_FIELDS = ("timeline",)
 _KEYS = [(name, label) for name, labels in FIELD_LABELS.items() for label in labels]
@@ -61,3 +67,15 @@ def field_name(line: TextLine) -> tuple[str, int] | None:
             value = colon + 1 + len(line.text[colon + 1 :]) - len(line.text[colon + 1 :].lstrip())
             best = (found[1], _KEYS[found[2]][0], value)
     return (best[1], best[2]) if best else None
+
+
+def field_heading(line: TextLine) -> str | None:
+    """The field a short line names on its own (3. Thời gian thực hiện; 2. Cơ quan chủ trì, phối
+    hợp), its value on the following lines; None for any other line."""
+    match = _HEADING_LABEL.match(line.text)
+    if not match or len(match["label"].split()) > 8:
+        return None
+    start, end = match.span("label")
+    label = " ".join(re.sub(r"[^a-z ]", " ", line.folded[start:end].translate(_LOOKALIKES)).split())
+    found = process.extractOne(label, _LABELS, scorer=fuzz.ratio, score_cutoff=HEADING_CUTOFF)
+    return _KEYS[found[2]][0] if found else None

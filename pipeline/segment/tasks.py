@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.lexicon import Lexicon
-from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_name
+from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
 from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
@@ -115,10 +115,14 @@ class _Parts:
     body: list[tuple[int, int]] = field(default_factory=list)
 
 
+def _is_field(line: TextLine) -> bool:
+    return field_name(line) is not None or field_heading(line) is not None
+
+
 def _own_lines(item: Item, lines: list[TextLine]) -> tuple[list[TextLine], list[Item]]:
     """The item's own lines and its real children. A lettered child that is a field
     (b) Cơ quan thực hiện:) is not a subtask: its lines are the parent's."""
-    children = [child for child in item.children if field_name(lines[child.line]) is None]
+    children = [child for child in item.children if not _is_field(lines[child.line])]
     taken = [range(child.line, child.end_line) for child in children]
     own = [line for line in lines[item.line + 1 : item.end_line] if not any(line.index in r for r in taken)]
     return own, children
@@ -157,14 +161,20 @@ def _parts(head: tuple[int, int], own: list[TextLine], text: str) -> _Parts:
             state, current = "body", None
             continue
         found = field_name(line)
+        if found is None and (heading := field_heading(line)):
+            found = (heading, len(line.text))  # 3. Thời gian thực hiện — the value follows
         if found:
             name, offset = found
             current = name
             parts.fields[name] = (line.start + offset, line.end)
             state = "field"
             listing = name if offset >= len(line.text.rstrip()) else None  # 'Đơn vị phối hợp:' then a list
-        elif listing and is_bullet(line):
-            parts.fields[listing] = (parts.fields[listing][0], line.end)
+        elif listing and (is_bullet(line) or not _starts_block(line)):
+            start = parts.fields[listing][0]
+            empty = not text[start : line.start].strip()
+            parts.fields[listing] = (line.start if empty else start, line.end)
+            if not is_bullet(line):
+                listing = None  # one paragraph of value
         elif is_bullet(line):
             state, current, listing = "body", None, None
             parts.body.append((line.start, line.end))
@@ -304,7 +314,7 @@ def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, contex
                 span=Span(start=head.start, end=end),
                 flags=["dash-unit"],
                 **vars(unit),
-            )  # fmt: skip
+            )
         )
     return Task(
         label=item.label,

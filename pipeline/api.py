@@ -17,12 +17,13 @@ from PIL import Image
 from pipeline import __version__
 from pipeline.document import Document, Line, Page, Plan, Provenance, Token
 from pipeline.errors import EmptyInputError
+from pipeline.fingerprint import plan_fingerprint, text_fingerprint
 from pipeline.ingest import ImagePage, TextPage, open_source
 from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare
 
-__all__ = ["convert", "ocr_image", "restore_lines", "segment_text", "text_to_page"]
+__all__ = ["convert", "ocr_image", "resegment", "restore_lines", "segment_text", "text_to_page"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def convert(path: str | Path, options: Options | None = None) -> Document:
     )
     for stage, seconds in clock.seconds.items():
         provenance.add_timing(stage, seconds)
+    provenance.fingerprints = {"text": text_fingerprint(options)[0]}
     document = Document(
         source_path=str(source.path),
         sha256=source.sha256,
@@ -172,7 +174,7 @@ def convert(path: str | Path, options: Options | None = None) -> Document:
         provenance=provenance,
         warnings=warnings,
     )
-    return _add_plan(document)
+    return resegment(document)
 
 
 def segment_text(text: str) -> Plan | None:
@@ -182,13 +184,15 @@ def segment_text(text: str) -> Plan | None:
     return segment(text)
 
 
-def _add_plan(document: Document) -> Document:
-    """Language and plan of the document's text; a text that is no plan is flagged, not forced."""
+def resegment(document: Document) -> Document:
+    """Language and plan of the document's current text (corrections included), in place; a
+    text that is no plan is flagged, not forced. Spans are offsets into that text."""
     from pipeline.segment import detect_language
 
     text = document.text
     document.language = detect_language(text)
     document.plan = segment_text(text)
-    if document.plan is None:
-        document.flags = [*document.flags, "not-a-plan"]
+    flags = [f for f in document.flags if f != "not-a-plan"]
+    document.flags = flags if document.plan is not None else [*flags, "not-a-plan"]
+    document.provenance.fingerprints = {**document.provenance.fingerprints, "plan": plan_fingerprint()}
     return document

@@ -155,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     _add_formats(export)
 
+    resegment = commands.add_parser(
+        "resegment",
+        help="rebuild the plans of converted documents from their stored text (no OCR)",
+        description="Rebuild every plan in OUT_DIR with the current segmenter and agency lexicon, from the "
+        "stored text with the reviewers' corrections applied; rewrites the JSON (and documents.jsonl).",
+    )
+    resegment.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     corrections = commands.add_parser(
         "corrections", help="reviewers' corrections", description="Reviewers' corrections."
     )
@@ -304,6 +311,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return ExitCode.some_files_failed if summary.skipped else ExitCode.ok
 
 
+def _cmd_resegment(args: argparse.Namespace) -> int:
+    from pipeline.review.corrections import resegment_outputs
+
+    summary = resegment_outputs(args.out_dir)
+    print(f"rebuilt the plans of {summary.documents} document(s): {len(summary.written)} file(s) → {args.out_dir}")
+    _report_orphans(summary.orphans)
+    for problem in summary.skipped:
+        print(f"gazette: skipped {problem}", file=sys.stderr)
+    return ExitCode.some_files_failed if summary.skipped else ExitCode.ok
+
+
 def _cmd_corrections(args: argparse.Namespace) -> int:
     from pipeline.review.corrections import export_line_pairs
 
@@ -324,6 +342,7 @@ COMMANDS = {
     "schema": _cmd_schema,
     "review": _cmd_review,
     "export": _cmd_export,
+    "resegment": _cmd_resegment,
     "corrections": _cmd_corrections,
 }
 

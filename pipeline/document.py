@@ -195,6 +195,11 @@ class Provenance(_Model):
     models: dict[str, str] = Field(default_factory=dict, description="Model ids used (e.g. restore model).")
     settings: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     timings: list[StageTiming] = Field(default_factory=list)
+    fingerprints: dict[str, str] = Field(
+        default_factory=dict,
+        description="'text': what produced the words (OCR, restore, options); 'plan': what built the plan "
+        "(segmenter, lexicon). See pipeline/fingerprint.py.",
+    )
 
     def add_timing(self, stage: str, seconds: float) -> None:
         self.timings = [*self.timings, StageTiming(stage=stage, seconds=round(seconds, 4))]

@@ -39,8 +39,8 @@ def _pooled(split: str) -> dict[str, Counts]:
 
 
 @pytest.mark.parametrize(("split", "floors"), [
-    ("tune", {"tasks": 0.93, "leads": 0.6, "assignments": 0.55}),
-    ("heldout", {"tasks": 0.9, "leads": 0.65, "assignments": 0.55}),
+    ("tune", {"tasks": 0.8, "leads": 0.42, "assignments": 0.65}),
+    ("heldout", {"tasks": 0.9, "leads": 0.6, "assignments": 0.55}),
 ])  # fmt: skip
 def test_real_plans_reach_their_measured_floors(split: str, floors: dict[str, float]) -> None:
     totals = _pooled(split)

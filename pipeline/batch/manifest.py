@@ -4,13 +4,12 @@ The manifest is SQLite in WAL mode in OUT_DIR/.gazette/manifest.sqlite, written 
 process only, one transaction per finished file. A file counts as done once its outputs are
 renamed into place *and* its row is committed, so `kill -9` at any moment loses at most the
 files that were in flight. Rows are keyed by the input's path relative to its input folder and
-carry its content hash and the pipeline version that produced them (`pipeline_version`).
+carry its content hash and the fingerprint of what produced them (pipeline/fingerprint.py).
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -21,21 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipeline import __version__
-from pipeline.errors import ExportError, GazetteError, OutputLockedError
+from pipeline.errors import ExportError, OutputLockedError
 from pipeline.files import output_error
-from pipeline.ingest import sha256_of
-from pipeline.options import Options
-from pipeline.restore.paths import MODEL_DIR, has_model
 
 if TYPE_CHECKING:
     from pipeline.batch.task import FileResult
 
-__all__ = ["Manifest", "OutputLock", "Row", "pipeline_version"]
+__all__ = ["Manifest", "OutputLock", "Row"]
 
 log = logging.getLogger(__name__)
-
-_MODEL_FILES_IGNORED = {"MODEL_CARD.md", "metrics.json"}  # documentation, not weights
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -54,36 +47,6 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-def _model_fingerprint(directory: Path) -> str | None:
-    """sha256 over the restore model's files (weights, vocabulary, n-gram LM), or None."""
-    if not has_model(directory):
-        return None
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in _MODEL_FILES_IGNORED):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0" + sha256_of(path).encode())
-    return digest.hexdigest()[:16]
-
-
-def pipeline_version(options: Options) -> tuple[str, dict[str, Any]]:
-    """(key, what it is made of): gazette's version, tesseract's, the restore model's files and
-    every option that changes outputs. A row made under another key is converted again."""
-    from pipeline.ocr import probe
-
-    try:
-        tesseract: str | None = probe(options.language)
-    except GazetteError:
-        tesseract = None  # text-only archives convert without it; image files will say so
-    parts = {
-        "gazette": __version__,
-        "tesseract": tesseract,
-        "restore_model": _model_fingerprint(MODEL_DIR) if options.restore != "never" else None,
-        # Formats only decide which outputs exist; rows record theirs (see Manifest.record).
-        "options": options.model_dump(mode="json", exclude={"formats"}),
-    }
-    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-    return key, parts
 
 
 @dataclass(frozen=True)
@@ -178,6 +141,10 @@ class Manifest:
         the next run does not hash them again."""
         if stats:
             self._write("UPDATE files SET size = ?, mtime_ns = ? WHERE relative = ?", stats)
+
+    def restamp(self, versions: dict[str, str]) -> None:
+        """Give done rows a new key after their plan was rebuilt from the stored text."""
+        self._write("UPDATE files SET version = ? WHERE relative = ?", [(v, r) for r, v in versions.items()])
 
     def remember(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, json.dumps(value, sort_keys=True))])

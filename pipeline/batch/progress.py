@@ -166,6 +166,8 @@ def print_summary(summary: BatchSummary, file: TextIO | None = None) -> None:
     table.add_column("count", justify="right")
     table.add_row("converted", f"{summary.converted} ({summary.pages} pages)")
     table.add_row("skipped (done, unchanged)", str(summary.skipped))
+    if summary.replanned:
+        table.add_row("plan rebuilt from the stored text (segmenter or lexicon upgraded)", str(summary.replanned))
     for kind, n in summary.failures_by_kind.most_common():
         table.add_row(f"failed: {kind}", str(n))
     if summary.failed_before:

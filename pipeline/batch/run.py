@@ -14,13 +14,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.batch.manifest import Manifest, OutputLock, Row, pipeline_version
+from pipeline.batch.manifest import Manifest, OutputLock, Row
 from pipeline.batch.progress import ProgressKind, Reporter, make_reporter
 from pipeline.batch.runners import Task, run_inline, run_pool
-from pipeline.batch.task import STATE_DIR, FileResult, convert_one
+from pipeline.batch.task import STATE_DIR, FileResult, convert_one, resegment_one
 from pipeline.batch.walk import WorkItem, check_output_folder, find_inputs
 from pipeline.errors import ExitCode, OutputConflictError
 from pipeline.files import STALE_TEMP, atomic_write_chunks
+from pipeline.fingerprint import fingerprints, split_key
 from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, sha256_of
 from pipeline.options import Options
 
@@ -56,6 +57,7 @@ class BatchSummary:
     found: int = 0  # input files found
     converted: int = 0
     skipped: int = 0  # done in an earlier run and unchanged
+    replanned: int = 0  # text current, plan rebuilt from it after a segmenter or lexicon upgrade
     failed: int = 0  # failed in this run
     failed_before: int = 0  # failed in an earlier run and not retried (see --retry-failed)
     pages: int = 0
@@ -73,6 +75,7 @@ class BatchSummary:
 @dataclass
 class _Plan:
     todo: list[WorkItem] = field(default_factory=list)
+    replan: list[tuple[WorkItem, Row]] = field(default_factory=list)  # text current, plan stale
     rejected: list[FileResult] = field(default_factory=list)  # failed before any work (duplicates)
     restat: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -104,14 +107,18 @@ def _plan(items: list[WorkItem], rows: dict[str, Row], version: str, options: Op
             plan.rejected.append(FileResult(item, False, error=error.to_record()))
             continue
         row = rows.get(str(item.relative))
-        if batch.force or row is None or row.version != version or not _unchanged(row, item, plan.restat):
+        if batch.force or row is None or not _unchanged(row, item, plan.restat):
             plan.todo.append(item)
-        elif row.status == "done":
+        elif row.status == "done" and split_key(row.version)[0] == split_key(version)[0]:
             complete = set(options.formats) <= set(row.formats) and all((out_dir / o).exists() for o in row.outputs)
-            if complete:
-                summary.skipped += 1
-            else:
+            if not complete:
                 plan.todo.append(item)
+            elif row.version != version:
+                plan.replan.append((item, row))
+            else:
+                summary.skipped += 1
+        elif row.version != version:
+            plan.todo.append(item)
         elif batch.retry_failed:
             plan.todo.append(item)
         else:
@@ -248,7 +255,7 @@ def convert_many(
     state = out_dir / STATE_DIR
     with OutputLock(state / "lock", out_dir):
         _sweep_stale_temps(out_dir)
-        version, parts = pipeline_version(options)
+        version, parts = fingerprints(options)
         manifest = Manifest(state / "manifest.sqlite")
         try:
             manifest.remember(f"version:{version}", parts)
@@ -257,6 +264,14 @@ def convert_many(
             plan = _plan(items, manifest.rows(), version, options, batch, out_dir, summary)
             manifest.refresh_stats(plan.restat)
             accept = _Recorder(manifest, version, options, summary, reporter, on_result)
+            replanned = {}
+            for item, row in plan.replan:  # no OCR: the plan is rebuilt from the stored text
+                if resegment_one(item, out_dir, options):
+                    replanned[row.relative] = version
+                else:
+                    plan.todo.append(item)
+            manifest.restamp(replanned)
+            summary.replanned = len(replanned)
             todo = _longest_first(plan.todo)
             reporter.start(len(todo) + len(plan.rejected), summary.skipped)
             try:

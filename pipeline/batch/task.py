@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.api import convert
+from pipeline.api import convert, resegment
 from pipeline.batch.walk import WorkItem
 from pipeline.document import Document
 from pipeline.errors import DiskFullError, GazetteError, InternalError
 from pipeline.export import output_files, to_jsonl_line, write_outputs
+from pipeline.export.json import from_json
 from pipeline.files import atomic_write_text
 from pipeline.ingest import sha256_of
 from pipeline.options import Options
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # The batch's own state inside the output folder: manifest, lock, JSONL parts.
 STATE_DIR = ".gazette"
+# Outputs that hold the plan; the others (text, ALTO, PAGE, hOCR, PDF) hold only the words.
+PLAN_FORMATS = ("json",)
 
 
 @dataclass
@@ -149,6 +152,23 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
             flags=list(document.flags),
         )
     )
+
+
+def resegment_one(item: WorkItem, out_dir: Path, options: Options) -> bool:
+    """Rebuild the plan of a converted file from its stored Document JSON (corrections
+    applied), and rewrite the outputs that carry the plan; False when there is no readable
+    JSON to start from (the file is then converted again)."""
+    stem = out_dir / item.relative
+    json_path = stem.with_name(stem.name + ".json")
+    try:
+        document = from_json(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    document = resegment(_with_corrections(document, out_dir, item))
+    write_outputs(document, stem, tuple(f for f in options.formats if f in PLAN_FORMATS))
+    if "jsonl" in options.formats:
+        atomic_write_text(out_dir / jsonl_part(item.relative), to_jsonl_line(document))
+    return True
 
 
 def _with_corrections(document: Document, out_dir: Path, item: WorkItem) -> Document:

@@ -96,7 +96,8 @@ def unknown_agency_tokens(document: Document) -> dict[str, AgencyMention]:
 
 
 def _token_offsets(document: Document) -> Iterator[tuple[str, int, int]]:
-    """Each token's [start, end) in the text that was segmented: Document.text before any correction.
+    """Each token's [start, end) in the text that was segmented: Document.text, corrections
+    included (a correction rebuilds the plan from the corrected text).
 
     Walks pages and lines by hand, not Document.tokens(): empty lines and pages count too
     (a newline, a form feed), and tokens() skips them."""
@@ -107,9 +108,8 @@ def _token_offsets(document: Document) -> Iterator[tuple[str, int, int]]:
             offset += li > 1  # the newline between lines
             for wi, token in enumerate(line.tokens, 1):
                 offset += wi > 1  # the space between words
-                text = token.machine_text
-                yield token_id(page.number, li, wi), offset, offset + len(text)
-                offset += len(text)
+                yield token_id(page.number, li, wi), offset, offset + len(token.text)
+                offset += len(token.text)
 
 
 def _agency_mentions(document: Document) -> Iterator[AgencyMention]:

@@ -78,6 +78,7 @@ class ExportSummary:
     corrected_tokens: int = 0
     orphans: list[OrphanCorrection] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # JSON files that could not be read, with why
+    relatives: list[str] = field(default_factory=list)  # the documents written, by input path
 
 
 @dataclass
@@ -159,7 +160,35 @@ def export_outputs(out_dir: str | Path, formats: tuple[str, ...]) -> ExportSumma
         return _export_outputs(out_dir, formats)
 
 
-def _export_outputs(out_dir: Path, formats: tuple[str, ...]) -> ExportSummary:
+def resegment_outputs(out_dir: str | Path) -> ExportSummary:
+    """Rebuild every converted document's plan from its stored text (corrections applied) with
+    the current segmenter and lexicon, without OCR; rewrite the JSON (and documents.jsonl when
+    the folder has it) and mark the files current in the batch manifest."""
+    from pipeline.batch.manifest import Manifest
+    from pipeline.batch.task import STATE_DIR
+    from pipeline.fingerprint import plan_fingerprint, split_key
+
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError("no such output folder", path=out_dir, advice="Pass the folder `gazette convert -o` wrote.")
+    formats = ("json", "jsonl") if (out_dir / "documents.jsonl").exists() else ("json",)
+    with output_lock(out_dir):
+        summary = _export_outputs(out_dir, formats, replan=True)
+        manifest_path = out_dir / STATE_DIR / "manifest.sqlite"
+        if manifest_path.exists():
+            manifest = Manifest(manifest_path)
+            try:
+                plan = plan_fingerprint()
+                rows = manifest.rows()
+                done = {r.relative: f"{split_key(r.version)[0]}+{plan}" for r in rows.values() if r.status == "done"}
+                manifest.restamp({relative: done[relative] for relative in summary.relatives if relative in done})
+            finally:
+                manifest.close()
+    return summary
+
+
+def _export_outputs(out_dir: Path, formats: tuple[str, ...], replan: bool = False) -> ExportSummary:
+    from pipeline.api import resegment
     from pipeline.batch.task import jsonl_part
 
     records = Journal(out_dir).load()
@@ -171,6 +200,9 @@ def _export_outputs(out_dir: Path, formats: tuple[str, ...]) -> ExportSummary:
             summary.skipped.append(document.message)
             continue
         seen.append((document.sha256, converted.relative))
+        if replan:
+            document = resegment(document)
+        summary.relatives.append(converted.relative)
         summary.written += write_outputs(document, converted.stem, formats)
         summary.documents += 1
         summary.corrected_tokens += sum(1 for *_, t in document.tokens() if "corrected" in t.flags)

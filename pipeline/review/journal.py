@@ -232,6 +232,10 @@ def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tu
         flags = _with_flag(token.flags, "reviewed")
         flags = _set_flag(flags, "corrected", token.text != token.machine_text)
         token.flags = _set_flag(flags, "correction-conflict", open_conflict(token))
+    if touched:  # the plan is rebuilt from the corrected text, so its spans and names follow it
+        from pipeline.api import resegment
+
+        document = resegment(document)
     return document, orphans
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from pipeline.document import Language, SectionKind
+from pipeline.labels import ROMAN_TOKEN, roman_name, roman_value
 from pipeline.segment.text import TextLine
 
 __all__ = ["ROMAN_LINE", "TASK_KINDS", "Heading", "classify_heading", "find_headings", "settle_kinds", "upper_share"]
@@ -67,9 +68,7 @@ def settle_kinds(kinds: list[SectionKind], headings: list[str] | None = None) ->
     return kinds
 
 
-_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
-_ROMAN_NAMES = {v: k for k, v in _ROMAN.items()}
-ROMAN_LINE = re.compile(r"^(?P<num>(?=[1IVXivxl|]*[IVXivxl|])[1IVXivxl|]{1,4})\s*[.:)]\s*(?P<head>\S.*)$")
+ROMAN_LINE = re.compile(r"^(?P<num>" + ROMAN_TOKEN + r")\s*[.:)]\s*(?P<head>\S.*)$")
 _ARABIC_LINE = re.compile(r"^(?P<num>\d{1,2})\s*[.)]\s*(?P<head>[^\d\s].*)$")
 _LEAD_IN = re.compile(r"(?:the following|as follows|including|includ\w*)\s*:|:\s*$")
 
@@ -129,17 +128,12 @@ def upper_share(text: str) -> float:
     return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
 
 
-def _roman_value(token: str) -> int | None:
-    """I, II … as OCR writes them too: l, | and 1 for I (1II. for III.)."""
-    return _ROMAN.get(token.upper().replace("L", "I").replace("|", "I").replace("1", "I"))
-
-
 def _roman_headings(lines: list[TextLine]) -> list[Heading]:
     """I., II., … in sequence; a numeral OCR broke (II. for III.) is repaired from the order."""
     headings: list[Heading] = []
     for line in lines:
         match = ROMAN_LINE.match(line.text)
-        if not match or len(line.text) > 160 or (value := _roman_value(match["num"])) is None:
+        if not match or len(line.text) > 160 or (value := roman_value(match["num"])) is None:
             continue
         head = match["head"].strip()
         kind = classify_heading(line.folded[match.start("head") :])
@@ -152,7 +146,7 @@ def _roman_headings(lines: list[TextLine]) -> list[Heading]:
             if not (capitals and abs(value - expected) <= 1 and headings):
                 continue
             flags.append("label-repaired")
-        headings.append(Heading(line.index, _ROMAN_NAMES[expected], head.rstrip(":").strip(), kind, flags))
+        headings.append(Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind, flags))
     return headings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.api import text_to_page
+from pipeline.api import resegment, text_to_page
 from pipeline.document import (
     AgencyMention,
     Document,
@@ -67,22 +67,45 @@ def test_words_of_an_unknown_agency_are_queued_and_matched_ones_are_not() -> Non
     assert states["p2-l1-w9"].agency == unknown
 
 
+PLAN = (
+    "KẾ HOẠCH\nSố hóa tài liệu năm 2025\nI. MỤC ĐÍCH, YÊU CẦU\nBảo đảm an toàn tài liệu.\n"
+    "II. NỘI DUNG\n1. Số hóa hồ sơ lưu trữ\n- Đơn vị chủ trì: Sở Tư liệu Xyz\n- Thời gian: Quý II/2025"
+)
+
+
+def _segmented() -> Document:
+    """A small real plan, segmented: its lead 'Sở Tư liệu Xyz' (line 7, words 6-9) is unknown."""
+    return resegment(
+        Document(
+            source_path="plan.txt",
+            sha256="ab" * 32,
+            kind="text",
+            pages=[text_to_page(PLAN)],
+            provenance=Provenance(gazette_version="test"),
+        )
+    )
+
+
 def test_agency_spans_still_find_their_words_after_a_correction_changed_the_text_length() -> None:
-    document = _document([_mention("Sở Tư liệu Xyz", "unknown")])
-    corrected, _ = apply_corrections(document, [new_record(document, "plan.txt", "p1-l1-w1", "KẾ HOẠCH:", "lan")])
+    document = _segmented()
+    # A correction before the agency makes the text longer: the plan is rebuilt on the new text.
+    corrected, _ = apply_corrections(document, [new_record(document, "plan.txt", "p1-l4-w1", "Bảo-đảm", "lan")])
+    agency_line = next(i for i, line in enumerate(corrected.pages[0].lines, 1) if "chủ trì" in line.text)
     states = review_states(corrected)
-    assert [tid for tid, state in states.items() if state.agency] == ["p2-l1-w6", "p2-l1-w7", "p2-l1-w8", "p2-l1-w9"]
+    expected = [f"p1-l{agency_line}-w{w}" for w in (6, 7, 8, 9)]  # - Đơn vị chủ trì: | Sở Tư liệu Xyz
+    assert [tid for tid, state in states.items() if state.agency] == expected
+    assert all(states[tid].agency.status == "unknown" for tid in expected)
 
 
 def test_a_reviewed_word_leaves_the_queue_and_a_conflict_brings_it_back_until_reviewed_again() -> None:
-    document = _document([_mention("Sở Tư liệu Xyz", "unknown")])
-    lan = new_record(document, "plan.txt", "p2-l1-w9", "Xây", "lan")
-    minh = new_record(document, "plan.txt", "p2-l1-w9", "Xyz.", "minh")  # saw 'Xyz' too: a conflict
+    document = _segmented()
+    lan = new_record(document, "plan.txt", "p1-l7-w9", "Xây", "lan")
+    minh = new_record(document, "plan.txt", "p1-l7-w9", "Xyz.", "minh")  # saw 'Xyz' too: a conflict
     reviewed, _ = apply_corrections(document, [lan])
-    state = review_states(reviewed)["p2-l1-w9"]
+    state = review_states(reviewed)["p1-l7-w9"]
     assert (state.flagged, state.pending) == (True, False)
     conflicted, _ = apply_corrections(document, [lan, minh])
-    state = review_states(conflicted)["p2-l1-w9"]
+    state = review_states(conflicted)["p1-l7-w9"]
     assert (state.conflict, state.pending) == (True, True)
-    settled, _ = apply_corrections(conflicted, [new_record(conflicted, "plan.txt", "p2-l1-w9", "Xây", "lan")])
-    assert review_states(settled)["p2-l1-w9"].pending is False
+    settled, _ = apply_corrections(conflicted, [new_record(conflicted, "plan.txt", "p1-l7-w9", "Xây", "lan")])
+    assert review_states(settled)["p1-l7-w9"].pending is False

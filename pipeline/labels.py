@@ -1,0 +1,34 @@
+"""Labels of headings and items (I., II., 1.2., a)) as OCR reads them, repaired from their
+sequence: the one place that knows how Roman numerals come out of tesseract.
+
+Bold capitals fool it in a few systematic ways (seen on rendered plans, benchmarks/segment.md):
+II → H, III → HI or IH, I → l, | or 1, II → I1 or Il. LOOKALIKES maps each look-alike back;
+a label is repaired only when the repaired value is the one the sequence expects, so a real
+"H." stays as it is anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["LOOKALIKES", "ROMAN_TOKEN", "roman_name", "roman_value"]
+
+ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
+         "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15}  # fmt: skip
+_NAMES = {value: name for name, value in ROMAN.items()}
+# What tesseract writes for the strokes of a Roman numeral in a bold heading.
+LOOKALIKES = {"H": "II", "L": "I", "|": "I", "1": "I", "!": "I"}
+# A token that may be a Roman numeral as OCR wrote it (letters of numerals and their look-alikes).
+ROMAN_TOKEN = "(?=[1IVXivxlH|!]*[IVXivxlH|!])[1IVXivxlH|!]{1,5}"
+_LOOKALIKE = re.compile("|".join(re.escape(k) for k in LOOKALIKES))
+
+
+def roman_value(token: str) -> int | None:
+    """The value of a Roman numeral as OCR may have written it (HI. → 3, I1. → 2), or None."""
+    if token in ROMAN:
+        return ROMAN[token]
+    return ROMAN.get(_LOOKALIKE.sub(lambda m: LOOKALIKES[m.group()], token.upper()))
+
+
+def roman_name(value: int) -> str:
+    return _NAMES[value]

@@ -138,9 +138,9 @@ def _roman_headings(lines: list[TextLine]) -> list[Heading]:
         head = match["head"].strip()
         kind = classify_heading(line.folded[match.start("head") :])
         capitals = upper_share(head) >= 0.6
-        if not capitals and kind == "other":
-            continue
         expected = len(headings) + 1
+        if not capitals and kind == "other" and (value != expected or len(head) > 90):
+            continue  # a lower-case heading that names no kind counts only where the sequence expects it
         flags = []
         if value != expected:
             if not (capitals and abs(value - expected) <= 1 and headings):

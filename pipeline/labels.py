@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LOOKALIKES", "ROMAN_TOKEN", "roman_name", "roman_value"]
+__all__ = ["DIGIT_LOOKALIKES", "LOOKALIKES", "ROMAN_TOKEN", "arabic_label", "roman_name", "roman_value"]
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
          "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15}  # fmt: skip
@@ -32,3 +32,20 @@ def roman_value(token: str) -> int | None:
 
 def roman_name(value: int) -> str:
     return _NAMES[value]
+
+
+# What tesseract writes for the digits of an item label (I. for 1., l.2 for 1.2).
+DIGIT_LOOKALIKES = {"I": "1", "l": "1", "|": "1", "O": "0", "o": "0"}
+_ARABIC_LOOKALIKE = re.compile(r"^(?P<label>[\dIl|Oo]{1,2}(?:\.[\dIl|Oo]{1,2}){0,3})\s*[.)]\s+(?=\S)")
+
+
+def arabic_label(text: str) -> tuple[str, int] | None:
+    """('1.2', where the text after it starts) for a label OCR wrote with look-alikes (I. → 1.,
+    l.2. → 1.2.); None when the line does not open with one. Pure digits are not its business."""
+    match = _ARABIC_LOOKALIKE.match(text)
+    if not match:
+        return None
+    label = match["label"]
+    if label.replace(".", "").isdigit() or (len(label) > 1 and not any(c.isdigit() for c in label)):
+        return None  # plain digits, or II / Il: a Roman numeral more likely than a misread 11
+    return "".join(DIGIT_LOOKALIKES.get(c, c) for c in match["label"]), match.end()

@@ -29,7 +29,11 @@ _BODY_CUE = re.compile(
 _YEAR = re.compile(r"(?<![\d/])((?:19|20)\d\d)(?![\d/])")
 _NUMBER = re.compile(r"^\W*[Ss]\S{0,2}\s*[:.]\s*(?P<num>\d{1,5}\s*/\s*[^\W_]+(?:\s*[-/]\s*[^\W_]+)*)")
 _PLAN_CODE = re.compile(r"(?<![\d/])\d{1,5}\s*/\s*(?:\d{4}\s*/\s*)?KH\s*-\s*[A-ZĐ0-9]+(?:-[A-ZĐ0-9]+)*")
-_DATE = re.compile(r"ng[a-z]{1,3}\s+(?P<d>\d{1,2})\s+th[a-z]{2,4}\s+(?P<m>\d{1,2})\s+n[a-z]{1,2}m\s+(?P<y>\d{4})")
+# Day and month may come out of OCR with l or I for 1 (tháng 1l); the year may wrap to the next line.
+_DATE = re.compile(
+    r"ng[a-z]{1,3}\s+(?P<d>[\dlI|]{1,2})\s+th[a-z]{2,4}\s+(?P<m>[\dlI|]{1,2})\s+n[a-z]{1,2}m\s+(?P<y>\d{4})"
+)
+_DATE_START = re.compile(r"ng[a-z]{1,3}\s+[\dlI|]{1,2}\s+th[a-z]{2,4}")
 _MOTTO = re.compile(r"c[o0]ng\s*h\S{0,2}a\b|\b\S{0,3}c\s*l\S{1,2}p\s*-|\bh\S{1,2}nh\s+ph\S*|\bs\S{0,2}\s*[:.]\s*\d")
 _ISSUES = re.compile(r"\b(?:ban hanh|xay dung|issued|promulgated)\s+(?:the\s+)?(?:k\S{1,2}\s*ho\S{0,2}ch|plan)\b")
 _EN_NUMBER = re.compile(r"\bplan\s+no\.?\s*(?P<num>\d{1,5}/[A-Z]{2,}[\w-]*)", re.IGNORECASE)
@@ -68,8 +72,9 @@ def _canonical(text: str, table: dict[str, str], cutoff: float = 80) -> str | No
 
 
 def _iso(y: str, m: str, d: str) -> str | None:
+    digits = str.maketrans("lI|", "111")
     try:
-        return date(int(y), int(m), int(d)).isoformat()
+        return date(int(y), int(m.translate(digits)), int(d.translate(digits))).isoformat()
     except ValueError:
         return None
 
@@ -147,12 +152,20 @@ def parse_header(header: list[TextLine], lexicon: Lexicon) -> HeaderFacts:
     merged into one line by OCR, so each line is cut where the motto, number or date starts.
     """
     facts = HeaderFacts()
-    for line in header:
+    for k, line in enumerate(header):
         number = _NUMBER.match(line.text)
         if number:
             facts.number = re.sub(r"\s+", "", number["num"])
         when = _DATE.search(line.folded)
-        if when:
+        if when is None and k + 1 < len(header) and (start := _DATE_START.search(line.folded)):
+            # the year wrapped onto the next line: read the date across both, cut the line where it starts
+            wrapped = _DATE.match(f"{line.folded[start.start() :]} {header[k + 1].folded}")
+            if wrapped and not facts.date:
+                facts.date = _iso(wrapped["y"], wrapped["m"], wrapped["d"])
+                place = line.text[number.end() if number else 0 : start.start()].strip(" ,.-")
+                facts.place = facts.place or (_place(place, lexicon) if place else None)
+            when = start
+        if when and when.re is _DATE:
             facts.date = _iso(when["y"], when["m"], when["d"])
             place = line.text[number.end() if number else 0 : when.start()].strip(" ,.-")
             if place and not facts.place:

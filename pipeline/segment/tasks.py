@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
+from pipeline.labels import arabic_label
 from pipeline.lexicon import Lexicon
 from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
 from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors
@@ -66,10 +67,19 @@ def find_items(lines: list[TextLine], end: int) -> list[Item]:
             continue
         flags = []
         match = _ARABIC.match(line.text)
+        lookalike = None if match else arabic_label(line.text)
         if not match and numbers.get("") and (match := _BROKEN.match(line.text)):
             flags = ["label-repaired"]
-        if match:
-            label = match.groupdict().get("label") or match.groupdict().get("top") or str(numbers[""] + 1)
+        if lookalike:  # I. Nội dung: the 1. of an item, as OCR read it; only where the sequence expects it
+            label, head = lookalike
+            parts = label.split(".")
+            if int(parts[-1]) != numbers.get(".".join(parts[:-1]), 0) + 1:
+                continue
+            match, flags = None, ["label-repaired"]
+        if match or lookalike:
+            if match:
+                label = match.groupdict().get("label") or match.groupdict().get("top") or str(numbers[""] + 1)
+                head = match.end()
             parts = label.split(".")
             parent = ".".join(parts[:-1])
             open_paths = {item.path for item in stack if not item.path[-1].isalpha()}
@@ -81,7 +91,7 @@ def find_items(lines: list[TextLine], end: int) -> list[Item]:
             numbers[parent] = number
             while stack and (stack[-1].path[-1].isalpha() or stack[-1].path.count(".") >= len(parts) - 1):
                 stack.pop()
-            item = Item(line.index, ".".join(parts), ".".join(parts), len(stack) + 1, line.start + match.end(), flags)
+            item = Item(line.index, ".".join(parts), ".".join(parts), len(stack) + 1, line.start + head, flags)
         elif match := _LETTER.match(line.text):
             while stack and stack[-1].path[-1].isalpha():
                 stack.pop()

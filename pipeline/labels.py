@@ -19,7 +19,7 @@ _NAMES = {value: name for name, value in ROMAN.items()}
 # What tesseract writes for the strokes of a Roman numeral in a bold heading.
 LOOKALIKES = {"H": "II", "L": "I", "|": "I", "1": "I", "!": "I"}
 # A token that may be a Roman numeral as OCR wrote it (letters of numerals and their look-alikes).
-ROMAN_TOKEN = "(?=[1IVXivxlH|!]*[IVXivxlH|!])[1IVXivxlH|!]{1,5}"
+ROMAN_TOKEN = "(?=[1IVXivxlH|!]*[IVXivxlH|!])[1IVXivxlH|!]{1,5}"  # lower-case v too: Vv. for V.
 _LOOKALIKE = re.compile("|".join(re.escape(k) for k in LOOKALIKES))
 
 

@@ -129,24 +129,30 @@ def upper_share(text: str) -> float:
 
 
 def _roman_headings(lines: list[TextLine]) -> list[Heading]:
-    """I., II., … in sequence; a numeral OCR broke (II. for III.) is repaired from the order."""
-    headings: list[Heading] = []
+    """I., II., … in sequence. A numeral OCR broke (H. or I. for III., Vv. for V.) is repaired
+    from the order when its heading is in capitals and the next heading confirms the count."""
+    found = []
     for line in lines:
         match = ROMAN_LINE.match(line.text)
-        if not match or len(line.text) > 160 or (value := roman_value(match["num"])) is None:
+        if not match or len(line.text) > 160:
             continue
         head = match["head"].strip()
-        kind = classify_heading(line.folded[match.start("head") :])
+        found.append((line, head, roman_value(match["num"]), classify_heading(line.folded[match.start("head") :])))
+    headings: list[Heading] = []
+    for k, (line, head, value, kind) in enumerate(found):
         capitals = upper_share(head) >= 0.6
         expected = len(headings) + 1
-        if not capitals and kind == "other" and (value != expected or len(head) > 90):
-            continue  # a lower-case heading that names no kind counts only where the sequence expects it
-        flags = []
-        if value != expected:
-            if not (capitals and abs(value - expected) <= 1 and headings):
-                continue
-            flags.append("label-repaired")
-        headings.append(Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind, flags))
+        if value == expected:
+            if capitals or kind != "other" or len(head) <= 90:
+                headings.append(Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind))
+            continue
+        if not (capitals and headings):
+            continue
+        later = [v for _, h, v, _ in found[k + 1 :] if upper_share(h) >= 0.6 and v is not None]
+        if (value is not None and abs(value - expected) <= 1) or (later[:1] == [expected + 1]):
+            headings.append(
+                Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind, ["label-repaired"])
+            )
     return headings
 
 

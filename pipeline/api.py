@@ -22,6 +22,7 @@ from pipeline.ingest import ImagePage, TextPage, open_source
 from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare
+from pipeline.restore.calibration import default_calibration
 
 __all__ = ["convert", "ocr_image", "resegment", "restore_lines", "segment_text", "text_to_page"]
 
@@ -113,6 +114,7 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
             continue
         restored.append(restore_page(page, below, restorer))
         models["restore"] = restorer.model_id
+        models["restore_calibration"] = default_calibration().name
     return restored
 
 

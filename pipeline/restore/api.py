@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.document import Page, Token
+from pipeline.restore.calibration import default_calibration
 from pipeline.restore.restorer import MODEL_DIR, RestoredLine, Restorer
 from pipeline.restore.tokens import split_token
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
@@ -57,6 +58,7 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
     only OCR tokens whose confidence is below `below` (vie OCR output). Lines with nothing to
     restore do not go through the model."""
     restorer = restorer or get_restorer()
+    calibration = default_calibration()
 
     def eligible(token: Token) -> bool:
         return below is None or (token.ocr_confidence is not None and token.ocr_confidence < below)
@@ -74,7 +76,8 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
             if result.text != token.text:
                 # A merged OCR word restored as two ("véindi" → "với nội") stays one token, flagged.
                 flags += ["restored", "split"] if " " in result.text else ["restored"]
-            update = {"text": result.text, "restore_confidence": result.confidence, "flags": flags}
+            confidence = calibration(result.confidence, changed=result.text != token.text)
+            update = {"text": result.text, "restore_confidence": confidence, "flags": flags}
             tokens.append(token.model_copy(update=update))
         lines[n] = lines[n].model_copy(update={"tokens": tokens})
     return page.model_copy(update={"lines": lines})

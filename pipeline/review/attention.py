@@ -7,9 +7,8 @@ confidence in the current machine text, which the widget shows): a restored word
 reading was poor is worth a look even when the restore model is sure of its choice, so
 flagging takes the weaker of the two. Levels, the colour scale of the review widget:
 
-- `low`       risk below `low` (Options.low_confidence, 0.6 by default: the threshold convert
-              flags `low-confidence` with) or flagged `low-confidence`
-- `doubtful`  below DOUBTFUL (0.85): shown, not queued
+- `low`       risk below `low` (LOW, 0.9) or flagged `low-confidence` by convert
+- `doubtful`  below DOUBTFUL (0.95): shown, not queued
 - `ok`        at or above DOUBTFUL, or no confidence at all (text that was typed, not read)
 
 A word is queued for review when it is `low`, lies inside an agency mention the lexicon could
@@ -25,13 +24,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.document import AgencyMention, Document, Section, Task, token_id
-from pipeline.options import Options
 from pipeline.review.journal import open_conflict
 
 __all__ = ["DOUBTFUL", "LOW", "TokenReview", "review_states", "unknown_agency_tokens"]
 
-LOW = Options().low_confidence  # the default of the threshold review_states takes
-DOUBTFUL = 0.85
+# Confidences are read as the probability that the word is right (tesseract's on vie scans is
+# close to one; restore's is calibrated, pipeline/restore/calibration.py). LOW is the largest
+# threshold that queues at most 3 words per wrong word on both the scans and the restored
+# English-model OCR of the tune split of the rendered plans (scripts/bench_review.py).
+LOW = 0.9
+DOUBTFUL = 0.95
 
 Level = Literal["low", "doubtful", "ok"]
 

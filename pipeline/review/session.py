@@ -94,7 +94,7 @@ class ReviewSession:
     out_dir: Path
     reviewer: str = field(default_factory=default_reviewer)
     source_root: Path | None = None
-    low_confidence: float = LOW  # Options.low_confidence: words below it are queued
+    low_confidence: float = LOW  # words less likely right than this are queued
     documents: list[ConvertedDocument] = field(init=False)
     relative: str = field(init=False, default="")
     base: Document | None = field(init=False, default=None)  # as converted: the journal is applied to it
@@ -254,8 +254,8 @@ def _token_view(tid: str, token: Token, state: TokenReview) -> TokenView:
 
 
 LEGEND = [
-    ("low", f"low confidence (below {LOW:.2f}): queued for review"),
-    ("doubtful", f"doubtful ({LOW:.2f}–{DOUBTFUL:.2f})"),
+    ("low", f"probably wrong: chance the word is right below {LOW:.0%}; queued for review"),
+    ("doubtful", f"doubtful: chance it is right {LOW:.0%}–{DOUBTFUL:.0%}"),
     ("agency", "inside an agency name the lexicon does not know: queued"),
     ("reviewed", "reviewed (corrected or confirmed)"),
     ("conflict", "two reviewers disagreed: queued again"),

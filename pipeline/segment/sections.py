@@ -130,26 +130,30 @@ def upper_share(text: str) -> float:
 
 def _roman_headings(lines: list[TextLine]) -> list[Heading]:
     """I., II., … in sequence. A numeral OCR broke (H. or I. for III., Vv. for V.) is repaired
-    from the order when its heading is in capitals and the next heading confirms the count."""
+    from the order when its heading is in capitals and the next heading confirms the count (the
+    last heading: when it names a kind)."""
     found = []
     for line in lines:
         match = ROMAN_LINE.match(line.text)
         if not match or len(line.text) > 160:
             continue
         head = match["head"].strip()
-        found.append((line, head, roman_value(match["num"]), classify_heading(line.folded[match.start("head") :])))
+        kind = classify_heading(line.folded[match.start("head") :])
+        found.append((line, head, match["num"], roman_value(match["num"]), kind))
     headings: list[Heading] = []
-    for k, (line, head, value, kind) in enumerate(found):
+    for k, (line, head, written, value, kind) in enumerate(found):
         capitals = upper_share(head) >= 0.6
         expected = len(headings) + 1
         if value == expected:
             if capitals or kind != "other" or len(head) <= 90:
-                headings.append(Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind))
+                flags = [] if written == roman_name(expected) else ["label-repaired"]  # H. read for II.
+                headings.append(Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind, flags))
             continue
         if not (capitals and headings):
             continue
-        later = [v for _, h, v, _ in found[k + 1 :] if upper_share(h) >= 0.6 and v is not None]
-        if (value is not None and abs(value - expected) <= 1) or (later[:1] == [expected + 1]):
+        later = [v for _, h, _, v, _ in found[k + 1 :] if upper_share(h) >= 0.6 and v is not None]
+        confirmed = later[:1] == [expected + 1] or (not later and kind != "other")  # the last one: its kind
+        if (value is not None and abs(value - expected) <= 1) or confirmed:
             headings.append(
                 Heading(line.index, roman_name(expected), head.rstrip(":").strip(), kind, ["label-repaired"])
             )

@@ -1,0 +1,56 @@
+"""Labels as OCR reads them (pipeline/labels.py) and their repair from the sequence in segmentation."""
+
+from __future__ import annotations
+
+from pipeline.labels import arabic_label, roman_value
+from pipeline.segment import segment_text
+
+
+def test_roman_numerals_and_their_ocr_lookalikes() -> None:
+    assert [roman_value(t) for t in ("I", "II", "III", "IV", "VII")] == [1, 2, 3, 4, 7]
+    assert [roman_value(t) for t in ("H", "HI", "I1", "Il", "1II", "VH")] == [2, 3, 2, 2, 3, 7]
+    assert roman_value("Vv") is None and roman_value("Q") is None
+
+
+def test_item_labels_with_lookalike_digits() -> None:
+    assert arabic_label("I. Nội dung") == ("1", 3)
+    assert arabic_label("l.2. Tuyên truyền") == ("1.2", 5)
+    assert arabic_label("1. Nội dung") is None  # plain digits are the ordinary case
+    assert arabic_label("II. NỘI DUNG") is None  # a Roman numeral, not a misread 11
+
+
+PLAN = """ỦY BAN NHÂN DÂN TỈNH NGHỆ AN
+Số: 12/KH-UBND
+Nghệ An, ngày 3 tháng 3 năm 2025
+KẾ HOẠCH
+Số hóa tài liệu lưu trữ năm 2025
+I. MỤC ĐÍCH, YÊU CẦU
+Bảo đảm an toàn tài liệu.
+H. NỘI DUNG
+I. Số hóa hồ sơ
+- Đơn vị chủ trì: Sở Nội vụ.
+2. Xây dựng cơ sở dữ liệu
+- Đơn vị chủ trì: Sở Khoa học và Công nghệ.
+Vv. TỔ CHỨC THỰC HIỆN
+1. Sở Nội vụ: hướng dẫn, kiểm tra.
+2. Sở Tài chính: bố trí kinh phí.
+"""
+
+
+def test_a_scan_s_broken_labels_are_repaired_from_the_sequence() -> None:
+    """H. for II., I. for 1., Vv. for III. (confirmed by nothing after it, but a known kind)."""
+    plan = segment_text(PLAN)
+    assert plan is not None
+    assert [(s.label, s.kind) for s in plan.sections] == [
+        ("I", "purpose"),
+        ("II", "content"),
+        ("III", "implementation"),
+    ]
+    content = plan.sections[1]
+    assert "label-repaired" in content.flags
+    assert [(t.path, [m.canonical for m in t.leads]) for t in content.tasks] == [
+        ("1", ["Sở Nội vụ"]),
+        ("2", ["Sở Khoa học và Công nghệ"]),
+    ]
+    assert "label-repaired" in content.tasks[0].flags
+    assert [a.label for a in plan.sections[2].assignments] == ["1", "2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from pipeline.restore.calibration import CALIBRATION_FILE, Calibration, default_calibration
@@ -24,5 +25,5 @@ def test_the_shipped_calibration_is_monotone_and_a_probability(tmp_path: Path) -
     for changed in (False, True):
         values = [calibration(p / 100, changed) for p in range(101)]
         assert all(0.0 <= v <= 1.0 for v in values)
-        assert all(a <= b + 1e-9 for a, b in zip(values, values[1:], strict=False))
+        assert all(a <= b + 1e-9 for a, b in pairwise(values))
     assert default_calibration(tmp_path).name == "identity"

@@ -187,6 +187,15 @@ class Lexicon:
             for s, i in self._scores(fold(text), 40.0, limit=10)[:n]
         ]
 
+    def entry(self, canonical: str) -> Entry | None:
+        """The entry (or province) of a canonical name."""
+        return self._by_canonical.get(canonical)
+
+    def place_entry(self, name: str) -> Entry | None:
+        """The province or city entry of a canonical place name."""
+        entry = self._by_canonical.get(name)
+        return entry if entry is not None and entry.kind in ("province", "city") else None
+
     def successors_today(self, entry: Entry) -> list[str]:
         """The names in force today that replaced `entry` (transitively); [] while it exists."""
         today, seen, todo = [], set(), list(entry.successors)

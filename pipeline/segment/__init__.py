@@ -115,12 +115,17 @@ def _section(
 
 
 def _issuer(header: HeaderFacts, preamble: list[TextLine], province: str | None, lexicon: Lexicon) -> str | None:
+    """The body in the header. Under a parent body (UBND TỈNH X / SỞ Y TẾ) it is the lower one,
+    the Sở, named with its province (Sở Y tế tỉnh X)."""
     issuer = None
     if header.issuer_fragments:
-        whole = lexicon.mention(" ".join(header.issuer_fragments), candidates=False)
+        joined = " ".join(header.issuer_fragments)
+        parent, end = lexicon.leading(joined)
+        below = lexicon.mention(joined[end:], candidates=False) if parent and joined[end:].strip() else None
+        whole = lexicon.mention(joined, candidates=False)
         last = lexicon.mention(header.issuer_fragments[-1], candidates=False)
-        chosen = whole if whole.status == "matched" else last if last.status == "matched" else None
-        issuer = chosen.canonical if chosen else None
+        ranked = [m for m in (below, whole, last) if m is not None and m.status == "matched"]
+        issuer = ranked[0].canonical if ranked else None
     issuer = issuer or issuer_in(preamble, lexicon)
     return specialize(issuer, province, lexicon) if issuer else None
 

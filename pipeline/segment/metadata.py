@@ -55,6 +55,7 @@ _POSITIONS = {
     "cuc truong": "Cục trưởng", "pho cuc truong": "Phó Cục trưởng", "vien truong": "Viện trưởng",
 }  # fmt: skip
 # Several signature cells on one line (TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH Tên Người).
+_GLUED_MARK = re.compile(r"\b(TM|KT|TL|TUQ)\.(?=\S)")
 _MARK_CUT = re.compile(r"\s+(?=(?:TM|KT|TL|TUQ|Q)\s*\.)")
 _AUTHORITIES = {
     "uy ban nhan dan": "Ủy ban nhân dân", "hoi dong nhan dan": "Hội đồng nhân dân", "ban thuong vu": "Ban Thường vụ",
@@ -172,7 +173,8 @@ def parse_header(header: list[TextLine], lexicon: Lexicon) -> HeaderFacts:
                 facts.place = _place(place, lexicon)
         motto = _MOTTO.search(line.folded)
         cuts = [len(line.text), motto.start() if motto else len(line.text), when.start() if when else len(line.text)]
-        fragment = "" if number else line.text[: min(cuts)].strip(" -–_")
+        # The text before a date is the place of issue, not the issuer.
+        fragment = "" if number or when else line.text[: min(cuts)].strip(" -–_")
         if sum(c.isalpha() for c in fragment) >= 2:
             facts.issuer_fragments.append(fragment)
     if facts.number is None:
@@ -233,11 +235,19 @@ def find_province(lines: list[TextLine], lexicon: Lexicon) -> str | None:
 
 
 def specialize(canonical: str, province: str | None, lexicon: Lexicon) -> str:
-    """Ủy ban nhân dân tỉnh + Hưng Yên → Ủy ban nhân dân tỉnh Hưng Yên, when the lexicon has it."""
-    if province and canonical.endswith(" tỉnh"):
+    """The issuer with its place: Ủy ban nhân dân tỉnh + Hưng Yên → Ủy ban nhân dân tỉnh Hưng
+    Yên (when the lexicon has it); a department, Sở Y tế → Sở Y tế tỉnh Hưng Yên."""
+    if not province:
+        return canonical
+    if canonical.endswith((" tỉnh", " thành phố")):
         mention = lexicon.mention(f"{canonical} {province}", candidates=False)
         if mention.status == "matched" and mention.score >= 99:
             return mention.canonical or canonical
+    entry = lexicon.entry(canonical)
+    if entry is not None and entry.kind == "department" and entry.scope == "provincial":
+        place = lexicon.place_entry(province)
+        unit = "thành phố" if place is not None and place.kind == "city" else "tỉnh"
+        return f"{canonical} {unit} {province}"
     return canonical
 
 
@@ -269,7 +279,8 @@ def _is_name(text: str) -> bool:
 def _signature_cells(text: str) -> list[str]:
     """One line holding several signature cells → the cells: marks, positions, then the name."""
     cells = []
-    for part in _MARK_CUT.split(text.strip()):
+    text = _GLUED_MARK.sub(r"\1. ", text.strip())  # KT.GIÁM ĐỐC
+    for part in _MARK_CUT.split(text):
         words = part.split()
         k = len(words)
         while k > 0 and words[k - 1][0].isupper() and not words[k - 1].isupper() and words[k - 1].isalpha():
@@ -328,6 +339,11 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str], end: in
                 tail.recipients.append(_entry(line.text))
             tail.recipients_span = (tail.recipients_span[0], line.end)
         elif (mark := _SIGN_MARK.match(line.folded)) and len(cells := _signature_cells(line.text)) > 1:
+            for cell in cells:
+                _signature_cell(cell, signer)
+            block.append(line)
+        elif len(cells := _signature_cells(line.text)) == 2 and _position(cells[0]) and _is_name(cells[1]):
+            # GIÁM ĐỐC Nguyễn Văn A: the position and the name on one line
             for cell in cells:
                 _signature_cell(cell, signer)
             block.append(line)

@@ -143,7 +143,7 @@ def main() -> int:
         ece = t.ece()
         rows.append(
             f"| {split} | {way} | {t.words:,} | {_pct(t.wrong, t.words)} | {_pct(t.queued_wrong, t.wrong)} "
-            f"| {_pct(t.queued_wrong, t.queued)} | {t.queued / t.pages if t.pages else 0:.1f} "
+            f"| {_pct(t.queued_wrong, t.queued)} | {1000 * t.queued / t.words if t.words else 0:.0f} "
             f"| {t.queued / t.wrong if t.wrong else 0:.1f} | {'–' if ece is None else f'{ece:.3f}'} |"
         )
         if split == "heldout":
@@ -164,7 +164,7 @@ def main() -> int:
         "`review_states(...).flagged` (low confidence, an unknown agency, a conflict). Confidence = the review's "
         "`risk` (the lower of the OCR and restore confidences), read as the probability that the word is right.",
         "",
-        "| split | way in | words | wrong | error recall | queue precision | queued / page | queued / wrong word "
+        "| split | way in | words | wrong | error recall | queue precision | queued / 1,000 words | queued / wrong word "
         "| ECE |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,

@@ -141,9 +141,13 @@ def _roman_headings(lines: list[TextLine]) -> list[Heading]:
         kind = classify_heading(line.folded[match.start("head") :])
         found.append((line, head, match["num"], roman_value(match["num"]), kind))
     headings: list[Heading] = []
+    restart = 0  # headings before the current part (PHẦN II starts again at I.)
     for k, (line, head, written, value, kind) in enumerate(found):
         capitals = upper_share(head) >= 0.6
-        expected = len(headings) + 1
+        expected = len(headings) - restart + 1
+        later = [v for _, h, _, v, _ in found[k + 1 :] if upper_share(h) >= 0.6 and v is not None]
+        if value == 1 and written == "I" and expected > 2 and capitals and later[:1] == [2]:
+            restart, expected = len(headings), 1  # a new part numbers its sections from I again
         if value == expected:
             if capitals or kind != "other" or len(head) <= 90:
                 flags = [] if written == roman_name(expected) else ["label-repaired"]  # H. read for II.
@@ -151,7 +155,6 @@ def _roman_headings(lines: list[TextLine]) -> list[Heading]:
             continue
         if not (capitals and headings):
             continue
-        later = [v for _, h, _, v, _ in found[k + 1 :] if upper_share(h) >= 0.6 and v is not None]
         confirmed = later[:1] == [expected + 1] or (not later and kind != "other")  # the last one: its kind
         if (value is not None and abs(value - expected) <= 1) or confirmed:
             headings.append(

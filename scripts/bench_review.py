@@ -164,7 +164,8 @@ def main() -> int:
         "`review_states(...).flagged` (low confidence, an unknown agency, a conflict). Confidence = the review's "
         "`risk` (the lower of the OCR and restore confidences), read as the probability that the word is right.",
         "",
-        "| split | way in | words | wrong | error recall | queue precision | queued / 1,000 words | queued / wrong word "
+        "| split | way in | words | wrong | error recall | queue precision | queued / 1,000 words "
+        "| queued / wrong word "
         "| ECE |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,

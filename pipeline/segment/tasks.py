@@ -138,8 +138,12 @@ def _own_lines(item: Item, lines: list[TextLine]) -> tuple[list[TextLine], list[
     return own, children
 
 
-def _marker(line: TextLine) -> str | None:
-    return line.text[0] if is_bullet(line) else None
+# Bullet depth as plans nest them: - outside, + inside (- Nghị định …, + Cơ quan chủ trì: …).
+_DEPTH = {"-": 1, "–": 1, "•": 1, "+": 2, "*": 2, "·": 2}
+
+
+def _depth(line: TextLine) -> int | None:
+    return _DEPTH.get(line.text[0]) if is_bullet(line) else None
 
 
 def _units(own: list[TextLine]) -> tuple[list[TextLine], list[tuple[int, TextLine, list[TextLine]]]]:
@@ -147,17 +151,19 @@ def _units(own: list[TextLine]) -> tuple[list[TextLine], list[tuple[int, TextLin
     (- Nghị định …, then + Cơ quan chủ trì: …). Returns the parent's remaining lines and the
     units as (k, unit line, its lines), k counting the parent's non-field lines of that bullet."""
     content = [line for line in own if not line.blank]
-    heads = [(i, line) for i, line in enumerate(content) if _marker(line) and field_name(line) is None]
     units, used = [], set()
-    counts: dict[str, int] = {}
-    for n, (i, line) in enumerate(heads):
-        marker = _marker(line)
-        counts[marker] = counts.get(marker, 0) + 1
-        end = next((j for j, other in heads[n + 1 :] if _marker(other) == marker), len(content))
-        body = [x for x in content[i + 1 : end] if _marker(x) != marker]  # same bullet: the parent's
+    counts: dict[int, int] = {}
+    for i, line in enumerate(content):
+        depth = _depth(line)
+        if depth is None or field_name(line) is not None:
+            continue
+        counts[depth] = counts.get(depth, 0) + 1
+        end = next((j for j in range(i + 1, len(content)) if (_depth(content[j]) or 0) and _depth(content[j]) <= depth),
+                   len(content))  # fmt: skip
+        body = content[i + 1 : end]
         names = [found[0] for x in body if (found := field_name(x))]
         if any(name in (*AGENCY_FIELDS, *TIME_FIELDS) for name in names):
-            units.append((counts[marker], line, body))
+            units.append((counts[depth], line, body))
             used |= {line.index, *(x.index for x in body)}
     return [line for line in own if line.index not in used], units
 

@@ -31,6 +31,7 @@ from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.restore.calibration import CALIBRATION_FILE, Calibration  # noqa: E402
 from pipeline.restore.paths import MODEL_DIR  # noqa: E402
+from pipeline.vietnamese import normalize  # noqa: E402
 
 BINS = 10
 
@@ -47,7 +48,7 @@ def samples(data: Path, split: str) -> list[tuple[float, bool, bool]]:
         if document.provenance.models.get("restore_calibration", "identity") != "identity":
             raise SystemExit(f"{converted}: already calibrated; convert the archive again without calibration.json")
         tokens = [token for *_, token in document.tokens()]
-        right = right_or_wrong([t.text for t in tokens], truth_words(Path(gold["source"]).stem))
+        right = right_or_wrong([normalize(t.text) for t in tokens], truth_words(Path(gold["source"]).stem))
         found += [(t.restore_confidence, t.text != t.source_text, ok)
                   for t, ok in zip(tokens, right, strict=True) if t.restore_confidence is not None]  # fmt: skip
     return found

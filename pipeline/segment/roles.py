@@ -17,37 +17,40 @@ from dataclasses import dataclass, field
 
 from pipeline.document import AgencyMention
 from pipeline.lexicon import Lexicon
+from pipeline.segment.text import fold_line
 
 __all__ = ["ROLE_CUES", "Roles", "addressees", "field_agencies", "prose_roles", "split_executors"]
 
 # (role, where the agencies are relative to the cue, cue). "before": the sentence opens with
-# the agencies, then the cue; "after": the cue, then the agencies.
+# the agencies, then the cue; "after": the cue, then the agencies. Cues are matched on the
+# folded text (no marks, lower case; fold_line keeps offsets), loosely enough for what an
+# English OCR model makes of them (phéi hop véi, cht tri).
 ROLE_CUES: tuple[tuple[str, str, str], ...] = (
-    ("lead", "before", r"(?:là cơ quan |là đơn vị )?chủ trì\b"),
-    ("lead", "before", r"(?:có|chịu) trách nhiệm\b"),
-    ("lead", "after", r"\b(?:giao(?: cho)?|đề nghị)\s+"),
-    ("partners", "after", r"\bphối hợp(?: chặt chẽ)?(?: với)?\s+"),
+    ("lead", "before", r"(?:la co quan |la don vi )?ch[a-z]{1,2}\s+tr[a-z]{1,2}\b"),  # chủ trì
+    ("lead", "before", r"\b(?:c\S|ch\S{1,2}u)\s+tr\S{1,2}ch\s+nh\S{1,3}m\b"),  # có / chịu trách nhiệm
+    ("lead", "after", r"\b(?:giao(?: cho)?|de nghi)\s+"),
+    # phối hợp (chặt chẽ) (với)
+    ("partners", "after", r"\bph\S{1,2}i\s+h\S{1,2}p(?:\s+ch\S{1,2}t\s+ch\S{1,2})?(?:\s+v\S{1,2}i)?\s+"),
 )
-_CUES = [(role, side, re.compile(cue, re.IGNORECASE)) for role, side, cue in ROLE_CUES]
-# Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ …
-OPENER = re.compile(r"^\s*(?:giao(?: cho)?|đề nghị|yêu cầu)\s+", re.IGNORECASE)
+_CUES = [(role, side, re.compile(cue)) for role, side, cue in ROLE_CUES]
+_LEAD_CUE = _CUES[0][2]
+# Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ … (folded).
+OPENER = re.compile(r"^\s*(?:giao(?: cho)?|de nghi|yeu cau)\s+")
 # The head of a body, written for the body: Bộ trưởng Bộ Công an, Giám đốc Sở Y tế, Chủ tịch UBND tỉnh.
 HEAD_TITLES = re.compile(
-    r"\b(?:Bộ trưởng|Thủ trưởng|Chủ tịch|Giám đốc|Chánh Văn phòng|Trưởng ban|Cục trưởng|Tổng Giám đốc|Viện trưởng)"
-    r"\s+(?=(?:các\s+)?[A-ZĐỦ])"
+    r"\b(?:bo truong|thu truong|chu tich|giam doc|chanh van phong|truong ban|cuc truong|tong giam doc|vien truong)"
+    r"\s+(?=(?:cac\s+)?\S)"
 )
 _CLAUSE = re.compile(r"[^.;\n]+")
 _LIST_CUT = re.compile(r",\s*|\s+và\s+")
-# An unknown piece with one of these is a sentence, not the name of a body.
+# An unknown piece with one of these (folded) is a sentence, not the name of a body.
 _ACTION = re.compile(
-    r"\b(?:chủ trì|phối hợp|thực hiện|triển khai|tham mưu|tổ chức|xây dựng|hướng dẫn|báo cáo|theo dõi|kiểm tra"
-    r"|tiến hành|rà soát|gửi|tổng hợp|đề xuất|bảo đảm|đảm bảo|chỉ đạo|ban hành|thẩm định)\b",
-    re.IGNORECASE,
+    r"\b(?:chu tri|phoi hop|thuc hien|trien khai|tham muu|to chuc|xay dung|huong dan|bao cao|theo doi|kiem tra"
+    r"|tien hanh|ra soat|gui|tong hop|de xuat|bao dam|dam bao|chi dao|ban hanh|tham dinh)\b"
 )
 # Verbs a clause's subject does when it carries the task (Sở Tài chính thẩm định …), besides _ACTION.
 _DOING = re.compile(
-    r"(?:chủ động|tiếp tục|tăng cường|đẩy mạnh|khẩn trương|lập|cung cấp|hỗ trợ|tuyên truyền|đôn đốc|phê duyệt)\b",
-    re.IGNORECASE,
+    r"(?:chu dong|tiep tuc|tang cuong|day manh|khan truong|lap|cung cap|ho tro|tuyen truyen|don doc|phe duyet)\b"
 )
 _NAME_WORDS = 24  # an unknown body's name is not longer than this
 _OPENERS = re.compile(r"^[\s\-–•+*]*(?:[a-zđ]\)\s*)?")
@@ -82,7 +85,7 @@ def _subject(clause: str, offset: int, lexicon: Lexicon, **context: str | None) 
     mentions, end = lexicon.leading(clause[start:], offset + start, **context)
     rest = clause[start + end :].lstrip(" ,")
     if mentions and all(m.canonical and m.kind not in ("collective", "catch-all") for m in mentions):
-        if _ACTION.match(rest) or _DOING.match(rest):
+        if _ACTION.match(fold_line(rest)) or _DOING.match(fold_line(rest)):
             return mentions
     return []
 
@@ -102,8 +105,9 @@ def prose_roles(
     clauses = list(_CLAUSE.finditer(text))
     for clause_match in clauses:
         clause, base = clause_match.group(), offset + clause_match.start()
+        folded = fold_line(clause)
         for role, side, cue in _CUES:
-            for found in cue.finditer(clause):
+            for found in cue.finditer(folded):
                 if side == "before":
                     mentions = _before(clause, found.start(), base, lexicon, **context)
                 else:
@@ -121,14 +125,14 @@ def prose_roles(
 def split_executors(value: str, offset: int, lexicon: Lexicon, **context: str | None) -> Roles | None:
     """'X chủ trì tham mưu …; Y, Z chủ động …' in a Cơ quan thực hiện field → X leads, the rest
     partner. None when nobody in the field is marked chủ trì."""
-    if not re.search(r"chủ trì", value):
+    if not _LEAD_CUE.search(fold_line(value)):
         return None
     roles = prose_roles(value, offset, lexicon, **context)
     if not roles.leads:
         return None
     lead_names = {m.canonical for m in roles.leads}
     for piece in re.finditer(r"[^;\n]+", value):
-        if re.search(r"chủ trì", piece.group()):
+        if _LEAD_CUE.search(fold_line(piece.group())):
             continue
         mentions, _ = lexicon.leading(piece.group().lstrip(" -–+•"), offset + piece.start(), **context)
         roles.partners += [m for m in mentions if m.canonical not in lead_names]
@@ -136,7 +140,7 @@ def split_executors(value: str, offset: int, lexicon: Lexicon, **context: str | 
 
 
 def _is_sentence(text: str) -> bool:
-    return bool(_ACTION.search(text)) or len(text.split()) > _NAME_WORDS
+    return bool(_ACTION.search(fold_line(text))) or len(text.split()) > _NAME_WORDS
 
 
 def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
@@ -158,8 +162,11 @@ def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | No
 def _blank_titles(text: str) -> str:
     """Heads of bodies stand for their bodies (Bộ trưởng Bộ Công an → Bộ Công an): their titles
     and openers such as Đề nghị are blanked out, keeping every offset."""
-    text = OPENER.sub(lambda m: " " * len(m.group()), text, count=1)
-    return HEAD_TITLES.sub(lambda m: " " * len(m.group()), text)
+    folded = fold_line(text)
+    spans = [m.span() for m in (OPENER.match(folded), *HEAD_TITLES.finditer(folded)) if m]
+    for a, b in spans:
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
 
 
 def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
@@ -171,7 +178,7 @@ def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) 
     colon = line.find(":")
     if 0 < colon <= 200:
         head = line[:colon]
-        if re.search("chủ trì", head, re.IGNORECASE):
+        if _LEAD_CUE.search(fold_line(head)):
             return prose_roles(head, offset, lexicon, **context).leads
         listed = lexicon.split(head, offset, **context)
         if any(m.canonical for m in listed) and not any(m.status == "unknown" and _is_sentence(m.text) for m in listed):

@@ -265,7 +265,12 @@ class Lexicon:
         return bool(words) and (words[0] in self._heads or (len(words[0]) <= 2 and words[0][0] in "sbdp"))
 
     def split(
-        self, text: str, offset: int = 0, as_of: str | None = None, province: str | None = None
+        self,
+        text: str,
+        offset: int = 0,
+        as_of: str | None = None,
+        province: str | None = None,
+        candidates: bool = True,
     ) -> list[AgencyMention]:
         """A list of agencies → one mention each, keeping names that contain ',' or 'và' whole.
 
@@ -279,7 +284,8 @@ class Lexicon:
             parts = segments(text, start, end)
             for i, j in self._groups(text, parts, _Context(as_of, province)):
                 a, b = parts[i][0], parts[j - 1][1]
-                mentions.append(self.mention(text[a:b], Span(start=offset + a, end=offset + b), True, as_of, province))
+                span = Span(start=offset + a, end=offset + b)
+                mentions.append(self.mention(text[a:b], span, candidates, as_of, province))
         return mentions
 
     def _groups(self, text: str, segments: list[tuple[int, int]], context: _Context) -> list[tuple[int, int]]:
@@ -313,7 +319,7 @@ class Lexicon:
             if k >= max_words:
                 break
             end = word.start() + len(word.group().rstrip(",;:."))
-            mentions = self.split(text[:end], offset, as_of, province)
+            mentions = self.split(text[:end], offset, as_of, province, candidates=False)  # only known ones are kept
             if mentions and all(m.status != "unknown" for m in mentions):
                 value = sum(len(m.text) * self._quality(m.text, _Context(as_of, province)) for m in mentions)
                 if value > best[0]:

@@ -53,6 +53,8 @@ _DOING = re.compile(
     r"(?:chu dong|tiep tuc|tang cuong|day manh|khan truong|lap|cung cap|ho tro|tuyen truyen|don doc|phe duyet)\b"
 )
 _NAME_WORDS = 24  # an unknown body's name is not longer than this
+_MAX_BEFORE = 6  # list pieces looked at before a cue (A, B, C và D chủ trì)
+_MAX_LIST = 300  # characters of a line that can be a list of bodies
 _OPENERS = re.compile(r"^[\s\-–•+*]*(?:[a-zđ]\)\s*)?")
 
 
@@ -68,7 +70,7 @@ def _before(clause: str, cue_start: int, offset: int, lexicon: Lexicon, **contex
     opener = _OPENERS.match(clause)
     first = opener.end() if opener else 0
     prefix = clause[:cue_start].rstrip(" ,")
-    starts = [first] + [m.end() for m in _LIST_CUT.finditer(prefix, first)]
+    starts = ([first] + [m.end() for m in _LIST_CUT.finditer(prefix, first)])[-_MAX_BEFORE:]
     for start in starts:
         if start >= len(prefix):
             break
@@ -82,6 +84,8 @@ def _subject(clause: str, offset: int, lexicon: Lexicon, **context: str | None) 
     """A clause that opens with bodies doing something (Sở Tài chính thẩm định …): its subject."""
     opener = _OPENERS.match(clause)
     start = opener.end() if opener else 0
+    if not lexicon.is_head(clause[start:]):
+        return []
     mentions, end = lexicon.leading(clause[start:], offset + start, **context)
     rest = clause[start + end :].lstrip(" ,")
     if mentions and all(m.canonical and m.kind not in ("collective", "catch-all") for m in mentions):
@@ -184,10 +188,11 @@ def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) 
         if any(m.canonical for m in listed) and not any(m.status == "unknown" and _is_sentence(m.text) for m in listed):
             return listed
     whole = line.rstrip(" .:;")
-    listed = lexicon.split(whole, offset, **context)
-    known = [m for m in listed if m.canonical]
-    if known and all(m.canonical or (lexicon.is_head(m.text) and not _is_sentence(m.text)) for m in listed):
-        return listed
+    if len(whole) <= _MAX_LIST:
+        listed = lexicon.split(whole, offset, **context)
+        known = [m for m in listed if m.canonical]
+        if known and all(m.canonical or (lexicon.is_head(m.text) and not _is_sentence(m.text)) for m in listed):
+            return listed
     if leads := prose_roles(line, offset, lexicon, **context).leads:
         return leads
     mentions, _ = lexicon.leading(line.lstrip(), offset + len(line) - len(line.lstrip()), **context)

@@ -239,6 +239,9 @@ class Context:
     province: str | None = None
 
 
+_OPENER_WORDS = re.compile(r"^(?:Giao(?: cho)?|Đề nghị|Yêu cầu)\s+", re.IGNORECASE)
+
+
 def _distinct(mentions: list[AgencyMention]) -> list[AgencyMention]:
     """One mention per body: prose names the same partner in several sentences."""
     seen: set[str | None] = set()
@@ -285,9 +288,14 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
         candidates = lexicon.split(title[: title.index(":")], head_start, **where)
         if candidates and all(m.status != "unknown" for m in candidates):
             leads = candidates
-    if not leads and (heads := addressees(title, head_start, lexicon, **where)):
+    first_line = title.split("\n", 1)[0].strip(" .:;")
+    if (
+        not leads
+        and lexicon.is_head(_OPENER_WORDS.sub("", first_line))
+        and (heads := addressees(title, head_start, lexicon, **where))
+    ):
         # "1. Sở Y tế", "6. Đề nghị A, B, C" — an item headed by agencies only: they carry it.
-        if sum(len(m.text) for m in heads) >= 0.6 * len(title.split("\n", 1)[0].strip(" .:;")):
+        if sum(len(m.text) for m in heads) >= 0.6 * len(first_line):
             leads = heads
     spans = parts.title + parts.body
     prose = [prose_roles(text[a:b], a, lexicon, **where, subject=k < 2) for k, (a, b) in enumerate(spans)]

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from pipeline.vietnamese import normalize, strip_diacritics
 
-__all__ = ["HEAD_PENALTY", "fold", "head_penalty", "pieces", "segments"]
+__all__ = ["COLLECTIVE", "HEAD_PENALTY", "PLACE_TAILS", "VERBS", "fold", "head_penalty", "pieces", "segments"]
 
 # Sở/Bộ, Sở/Báo differ in one letter of the head word but are different bodies.
 HEAD_PENALTY = 20.0
@@ -106,3 +106,16 @@ def segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if a < b:
             segments.append((a, b))
     return segments
+
+
+# Patterns on folded names.
+PLACE_TAILS = re.compile(
+    r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh"
+    r"|of the province|in the province)$"
+)
+COLLECTIVE = re.compile(
+    r"^(?:(?!cuc\b)c[a-z]{1,2}c|mot so|nhung|moi|tat ca|toan the|concerned|relevant|related|other|all)\s"
+    r"|^(?:co quan|don vi|agencies|units|departments|branches|localities)\b.*\b(?:lien quan|concerned)$"
+)
+# Verbs: a "collective" containing them is a sentence, not a list of bodies.
+VERBS = re.compile(r"\b(?:phoi hop|thuc hien|trien khai|chu tri|bao cao|xay dung|tham muu|huong dan|cung cap)\b")

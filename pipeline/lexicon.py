@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from pipeline.agency_text import fold, head_penalty, pieces, segments
+from pipeline.agency_text import COLLECTIVE, PLACE_TAILS, VERBS, fold, head_penalty, pieces, segments
 from pipeline.document import AgencyCandidate, AgencyMention, Span
 from pipeline.errors import ModelError
 from pipeline.vietnamese import strip_diacritics
@@ -39,17 +39,6 @@ VERBATIM = 97.0
 LIMIT = 12  # fuzzy hits looked at per variant before the context filter
 _GROUPS = ("collective", "catch-all")
 MAX_GROUP = 8  # separators a single name may contain (Sở Văn hóa, Thể thao và Du lịch has 2)
-
-_PLACE_TAILS = re.compile(
-    r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh"
-    r"|of the province|in the province)$"
-)
-_COLLECTIVE = re.compile(
-    r"^(?:(?!cuc\b)c[a-z]{1,2}c|mot so|nhung|moi|tat ca|toan the|concerned|relevant|related|other|all)\s"
-    r"|^(?:co quan|don vi|agencies|units|departments|branches|localities)\b.*\b(?:lien quan|concerned)$"
-)
-# Verbs: a "collective" containing them is a sentence, not a list of bodies.
-_VERBS = re.compile(r"\b(?:phoi hop|thuc hien|trien khai|chu tri|bao cao|xay dung|tham muu|huong dan|cung cap)\b")
 
 
 @dataclass(frozen=True)
@@ -136,7 +125,7 @@ class Lexicon:
         place, shorter = self._place_at_end(key)
         variants = [key] + ([shorter] if place else [])
         for variant in list(variants):
-            shorter = _PLACE_TAILS.sub("", variant)
+            shorter = PLACE_TAILS.sub("", variant)
             if shorter != variant and len(shorter.split()) >= 2:
                 variants.append(shorter)
         return variants
@@ -174,7 +163,7 @@ class Lexicon:
         if ranked and ranked[0][0] >= THRESHOLD:
             entry = self.entries[ranked[0][1]]
             return _Match(entry, ranked[0][0], "collective" if entry.kind in _GROUPS else "matched")
-        if _COLLECTIVE.search(key) and not _VERBS.search(key) and len(key.split()) <= 16:
+        if COLLECTIVE.search(key) and not VERBS.search(key) and len(key.split()) <= 16:
             found = process.extractOne(key, self._collective_keys, scorer=fuzz.partial_ratio, score_cutoff=85)
             entry = self.entries[self._key_owner[found[0]]] if found else None
             return _Match(entry, found[1] if found else 0.0, "collective", by_wording=True)

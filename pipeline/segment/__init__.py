@@ -21,7 +21,6 @@ from pipeline.segment.metadata import (
     english_facts,
     find_head,
     find_province,
-    find_tail,
     issuer_in,
     parse_header,
     specialize,
@@ -29,6 +28,7 @@ from pipeline.segment.metadata import (
     title_year,
 )
 from pipeline.segment.sections import TASK_KINDS, Heading, classify_heading, find_headings, settle_kinds
+from pipeline.segment.tail import find_tail
 from pipeline.segment.tasks import (
     Context,
     find_items,

@@ -19,7 +19,7 @@ from pipeline.document import AgencyMention
 from pipeline.lexicon import Lexicon
 from pipeline.segment.text import fold_line
 
-__all__ = ["ROLE_CUES", "Roles", "addressees", "field_agencies", "prose_roles", "split_executors"]
+__all__ = ["ROLE_CUES", "Roles", "addressees", "field_agencies", "prose_roles", "split_executors", "without_opener"]
 
 # (role, where the agencies are relative to the cue, cue). "before": the sentence opens with
 # the agencies, then the cue; "after": the cue, then the agencies. Cues are matched on the
@@ -161,6 +161,12 @@ def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | No
         mentions, _ = lexicon.leading(clause[lead:], offset + piece.start() + lead, **context)
         found += [m for m in mentions if m.canonical]
     return found
+
+
+def without_opener(text: str) -> str:
+    """The text after an opener such as Giao or Đề nghị (the agencies it is addressed to)."""
+    opener = OPENER.match(fold_line(text))
+    return text[opener.end() :] if opener else text
 
 
 def _blank_titles(text: str) -> str:

@@ -16,7 +16,7 @@ from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.labels import arabic_label
 from pipeline.lexicon import Lexicon
 from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
-from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors
+from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors, without_opener
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
 from pipeline.segment.timelines import find_deadline, parse_timeline
@@ -239,9 +239,6 @@ class Context:
     province: str | None = None
 
 
-_OPENER_WORDS = re.compile(r"^(?:Giao(?: cho)?|Đề nghị|Yêu cầu)\s+", re.IGNORECASE)
-
-
 def _distinct(mentions: list[AgencyMention]) -> list[AgencyMention]:
     """One mention per body: prose names the same partner in several sentences."""
     seen: set[str | None] = set()
@@ -291,7 +288,7 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
     first_line = title.split("\n", 1)[0].strip(" .:;")
     if (
         not leads
-        and lexicon.is_head(_OPENER_WORDS.sub("", first_line))
+        and lexicon.is_head(without_opener(first_line))
         and (heads := addressees(title, head_start, lexicon, **where))
     ):
         # "1. Sở Y tế", "6. Đề nghị A, B, C" — an item headed by agencies only: they carry it.

@@ -131,9 +131,34 @@ def main() -> None:
         "names missing from the lexicon can only be copied.",
         "- Pure numbers are always copied, even the few that English OCR made of a word (6 for ở).",
         "",
+        *calibration_section(args.model),
     ]
     atomic_write_text(args.model / "MODEL_CARD.md", "\n".join(lines))
     print(f"wrote {args.model / 'MODEL_CARD.md'}")
+
+
+def calibration_section(model: Path) -> list[str]:
+    """What calibration.json (scripts/fit_restore_calibration.py) does and how well, from its own report."""
+    path = model / "calibration.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = [f"| {split} | {r['words']:,} | {r['right']:.3f} | {r['ece_raw']:.3f} | {r['ece']:.3f} |"
+            for split, r in data["report"].items()]  # fmt: skip
+    return [
+        "## Confidence calibration",
+        "",
+        f"`calibration.json` ({data['id']}) maps the network's probability of its choice to the chance that the "
+        "word is right (isotonic regression, one map for words kept and one for words changed), fitted on the "
+        f"{data['fitted_on']}. `restore_confidence` is the calibrated value. Expected calibration error (10 bins):",
+        "",
+        "| split | restored words | share right | ECE raw | ECE calibrated |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+        "Calibrated is not sharp: the probability separates right from wrong words only weakly (benchmarks/review.md).",
+        "",
+    ]
 
 
 if __name__ == "__main__":

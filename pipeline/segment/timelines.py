@@ -78,7 +78,9 @@ def _periods(folded: str) -> tuple[TimelineKind, list[tuple[str, str]]]:
 # 2026; … trước ngày 15/12/2025; từ ngày 15/11 đến ngày 15/12. A year only aimed at (đến năm
 # 2030 đạt …) is not among them.
 # Regexes on folded text; trước as English-model OCR may write it (trudc, truéc → truec).
-DEADLINE_PREPOSITIONS = (r"tr\S{1,3}c", "trong", "tu", "cham nhat la", "cham nhat", "muon nhat", "den het", "ngay trong")
+DEADLINE_PREPOSITIONS = (
+    r"tr\S{1,3}c", "trong", "tu", "cham nhat la", "cham nhat", "muon nhat", "den het", "ngay trong"
+)
 _UNIT = (
     r"(?:ngay\s+\d{1,2}(?:\s*(?:/|thang)\s*\d{1,2})?(?:\s*(?:/|nam)\s*\d{4})?"
     r"|thang\s+\d{1,2}(?:\s*(?:/|nam)\s*\d{4})?|quy\s+(?:iv|i{1,3}|[1-4])\b(?:\s*(?:/|nam)\s*\d{4})?"

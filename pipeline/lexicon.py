@@ -28,7 +28,7 @@ from pipeline.document import AgencyCandidate, AgencyMention, Span
 from pipeline.errors import ModelError
 from pipeline.vietnamese import strip_diacritics
 
-__all__ = ["DEFAULT_PATH", "THRESHOLD", "Entry", "Lexicon", "default_lexicon", "fold", "parse_lexicon"]
+__all__ = ["DEFAULT_PATH", "THRESHOLD", "Context", "Entry", "Lexicon", "default_lexicon", "fold", "parse_lexicon"]
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "corpora" / "agencies.tsv"
 # The knee of the sweep in benchmarks/segment.md: OCR-garbled lexicon names found back 95 %,
@@ -66,14 +66,14 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class _Context:
+class Context:
     """What a document tells about its mentions: its date (ISO) and its province or city."""
 
     as_of: str | None = None
     province: str | None = None
 
 
-_NO_CONTEXT = _Context()
+_NO_CONTEXT = Context()
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Lexicon:
                 variants.append(shorter)
         return variants
 
-    def _allowed(self, entry: Entry, key: str, score: float, context: _Context) -> bool:
+    def _allowed(self, entry: Entry, key: str, score: float, context: Context) -> bool:
         """Never snap to another province's or city's body: a place-bound entry is allowed only
         for the document's own place or a place the mention itself names. An entry not in force
         on the document's date is allowed only when the mention spells it out."""
@@ -142,7 +142,7 @@ class Lexicon:
             return score >= VERBATIM
         return True
 
-    def _scores(self, key: str, cutoff: float, limit: int, context: _Context = _NO_CONTEXT) -> list[tuple[float, int]]:
+    def _scores(self, key: str, cutoff: float, limit: int, context: Context = _NO_CONTEXT) -> list[tuple[float, int]]:
         best: dict[int, float] = {}
         for n, variant in enumerate(self._variants(key)):
             for found, score, index in process.extract(
@@ -156,7 +156,7 @@ class Lexicon:
                 best[owner] = max(best.get(owner, 0.0), score)
         return sorted(((s, i) for i, s in best.items()), reverse=True)
 
-    def _match_uncached(self, key: str, context: _Context = _NO_CONTEXT) -> _Match:
+    def _match_uncached(self, key: str, context: Context = _NO_CONTEXT) -> _Match:
         if sum(c.isalpha() for c in key) < 4:
             return _Match(None, 0.0, "unknown")
         ranked = self._scores(key, THRESHOLD, limit=LIMIT, context=context)
@@ -214,7 +214,7 @@ class Lexicon:
         `as_of` (the document's ISO date) and `province` (its province or city) are the
         context: the name in force at that date is preferred, today's successor is reported,
         and the mention never snaps to a body of another place it does not name."""
-        m = self._match(fold(text), _Context(as_of, province))
+        m = self._match(fold(text), Context(as_of, province))
         text = " ".join(text.split())
         return AgencyMention(
             text=text,
@@ -239,7 +239,7 @@ class Lexicon:
 
     # -- lists of names ---------------------------------------------------------------------
 
-    def _quality(self, text: str, context: _Context) -> float:
+    def _quality(self, text: str, context: Context) -> float:
         """How good a group is as one agency: > 0 for a known body, < 0 for an unknown one."""
         m = self._match(fold(text), context)
         if m.status == "unknown":
@@ -271,13 +271,13 @@ class Lexicon:
         # ';' separates list items; so does ':' (OCR often reads ';' as ':').
         for start, end in pieces(text, ";:"):
             parts = segments(text, start, end)
-            for i, j in self._groups(text, parts, _Context(as_of, province)):
+            for i, j in self._groups(text, parts, Context(as_of, province)):
                 a, b = parts[i][0], parts[j - 1][1]
                 span = Span(start=offset + a, end=offset + b)
                 mentions.append(self.mention(text[a:b], span, candidates, as_of, province))
         return mentions
 
-    def _groups(self, text: str, segments: list[tuple[int, int]], context: _Context) -> list[tuple[int, int]]:
+    def _groups(self, text: str, segments: list[tuple[int, int]], context: Context) -> list[tuple[int, int]]:
         n = len(segments)
         best: list[tuple[float, int]] = [(0.0, -1)] + [(float("-inf"), -1)] * n
         for j in range(1, n + 1):
@@ -310,7 +310,7 @@ class Lexicon:
             end = word.start() + len(word.group().rstrip(",;:."))
             mentions = self.split(text[:end], offset, as_of, province, candidates=False)  # only known ones are kept
             if mentions and all(m.status != "unknown" for m in mentions):
-                value = sum(len(m.text) * self._quality(m.text, _Context(as_of, province)) for m in mentions)
+                value = sum(len(m.text) * self._quality(m.text, Context(as_of, province)) for m in mentions)
                 if value > best[0]:
                     best = (value, mentions, end)
             if word.group().endswith((":", ".")):

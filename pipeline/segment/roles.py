@@ -120,7 +120,6 @@ def prose_roles(
                 known = {m.canonical for m in target}
                 # Only bodies the lexicon knows: a phrase that merely looks collective names nobody.
                 target += [m for m in mentions if m.canonical and m.canonical not in known]
-                known |= {m.canonical for m in mentions}
     if subject and not roles.leads and clauses:
         roles.leads = _subject(clauses[0].group(), offset + clauses[0].start(), lexicon, **context)
     return roles

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.labels import arabic_label
-from pipeline.lexicon import Lexicon
+from pipeline.lexicon import Context, Lexicon
 from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
 from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors, without_opener
 from pipeline.segment.sections import ROMAN_LINE, upper_share
@@ -28,6 +28,7 @@ _LETTER = re.compile(r"^(?P<label>[a-zđ])\s*\)\s*(?=\S)")
 _BROKEN = re.compile(r"^[>»\]}|]\s*\.\s+(?=\S)")  # a digit OCR turned into a symbol (>. for 2.)
 _LETTERS = "abcdđefghijklmnopqrstuvwxyz"
 # "?" and "!" are left out: English-model OCR writes them for ữ and ẫ (lưu tri? → lưu trữ).
+_UNKNOWN = Context()  # a text whose date and province are not known
 _SENTENCE_END = re.compile(r"(?<=[^\s\d][.;:])\s+(?=\S)")
 TITLE_CHARS = 160
 
@@ -231,14 +232,6 @@ def _value(text: str, span: tuple[int, int]) -> str:
     return " ".join(text[span[0] : span[1]].split()).rstrip(" .;")
 
 
-@dataclass(frozen=True)
-class Context:
-    """What the document says about its mentions: date of issue (ISO) and province or city."""
-
-    as_of: str | None = None
-    province: str | None = None
-
-
 def _distinct(mentions: list[AgencyMention]) -> list[AgencyMention]:
     """One mention per body: prose names the same partner in several sentences."""
     seen: set[str | None] = set()
@@ -316,7 +309,7 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
     )
 
 
-def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()) -> Task:
+def _task(item: Item, lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = _UNKNOWN) -> Task:
     own, children = _own_lines(item, lines)
     own, units = _units(own)
     parts = _parts((item.head_offset, lines[item.line].end), own, text)
@@ -357,13 +350,13 @@ def _last_end(lines: list[TextLine], first: int, end: int) -> int:
 
 
 def parse_tasks(
-    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()
+    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = _UNKNOWN
 ) -> list[Task]:
     return [_task(item, lines, text, lexicon, context) for item in items]
 
 
 def parse_assignments(
-    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = Context()
+    items: list[Item], lines: list[TextLine], text: str, lexicon: Lexicon, context: Context = _UNKNOWN
 ) -> list[Assignment]:
     """'1. Sở Thông tin và Truyền thông: Chủ trì, …' → the agencies and their duties."""
     assignments = []

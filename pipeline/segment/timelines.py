@@ -79,7 +79,14 @@ def _periods(folded: str) -> tuple[TimelineKind, list[tuple[str, str]]]:
 # 2030 đạt …) is not among them.
 # Regexes on folded text; trước as English-model OCR may write it (trudc, truéc → truec).
 DEADLINE_PREPOSITIONS = (
-    r"tr\S{1,3}c", "trong", "tu", "cham nhat la", "cham nhat", "muon nhat", "den het", "ngay trong"
+    r"tr\S{1,3}c",
+    "trong",
+    "tu",
+    "cham nhat la",
+    "cham nhat",
+    "muon nhat",
+    "den het",
+    "ngay trong",
 )
 _UNIT = (
     r"(?:ngay\s+\d{1,2}(?:\s*(?:/|thang)\s*\d{1,2})?(?:\s*(?:/|nam)\s*\d{4})?"

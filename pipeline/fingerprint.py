@@ -69,6 +69,11 @@ def _model_fingerprint() -> str | None:
 
 
 @cache
+def _restore_data() -> str:
+    return _digest(RESTORE_DATA)
+
+
+@cache
 def plan_fingerprint() -> str:
     """The plan part: segmenter and lexicon code and data."""
     return _digest(PLAN_SOURCES)
@@ -86,7 +91,7 @@ def text_fingerprint(options: Options) -> tuple[str, dict[str, Any]]:
         "gazette": __version__,
         "tesseract": tesseract,
         "restore_model": _model_fingerprint() if options.restore != "never" else None,
-        "restore_data": _digest(RESTORE_DATA) if options.restore != "never" else None,
+        "restore_data": _restore_data() if options.restore != "never" else None,
         # Formats only decide which outputs exist; manifest rows record theirs.
         "options": options.model_dump(mode="json", exclude={"formats"}),
     }

@@ -231,6 +231,12 @@ class AgencyMention(_Model):
         default_factory=list, description="Nearest lexicon entries, for review, when the mention is unknown."
     )
     entity_id: str | None = Field(None, description="The lexicon entity's id (stable across renames of the file).")
+    rule: str | None = Field(
+        None,
+        description="How the plan's reading found it: 'field' (Đơn vị chủ trì: …), 'heading' (an item headed by "
+        "agencies), 'prose' (… chủ trì, phối hợp với …), 'subject' (the agencies a sentence opens with), "
+        "'executors' (Đơn vị thực hiện, nobody marked chủ trì).",
+    )
     successors: list[str] = Field(
         default_factory=list,
         description="Canonical names in force today when the body has since been merged or renamed "

@@ -15,6 +15,7 @@ def test_lead_then_partners_in_one_sentence() -> None:
     roles = prose_roles(text, 0, default_lexicon(), as_of="2025-11-20", province="Nghệ An")
     assert _names(roles.leads) == ["Sở Y tế"]
     assert _names(roles.partners) == ["Sở Tài chính", "Công an tỉnh"]
+    assert {m.rule for m in (*roles.leads, *roles.partners)} == {"prose"}  # which reading found them
     assert text[roles.leads[0].span.start : roles.leads[0].span.end] == "Sở Y tế"
 
 
@@ -36,4 +37,5 @@ def test_executor_field_with_one_marked_lead() -> None:
     assert roles is not None
     assert _names(roles.leads) == ["Sở Tài chính"]
     assert _names(roles.partners) == ["Sở Nội vụ", "Sở Tư pháp"]
+    assert {m.rule for m in (*roles.leads, *roles.partners)} == {"field"}
     assert split_executors("Sở Nội vụ, Sở Tư pháp", 0, default_lexicon()) is None

@@ -19,7 +19,16 @@ from pipeline.document import AgencyMention
 from pipeline.lexicon import Lexicon
 from pipeline.segment.text import fold_line
 
-__all__ = ["ROLE_CUES", "Roles", "addressees", "field_agencies", "prose_roles", "split_executors", "without_opener"]
+__all__ = [
+    "ROLE_CUES",
+    "Roles",
+    "addressees",
+    "field_agencies",
+    "prose_roles",
+    "split_executors",
+    "tagged",
+    "without_opener",
+]
 
 # (role, where the agencies are relative to the cue, cue). "before": the sentence opens with
 # the agencies, then the cue; "after": the cue, then the agencies. Cues are matched on the
@@ -56,6 +65,11 @@ _NAME_WORDS = 24  # an unknown body's name is not longer than this
 _MAX_BEFORE = 6  # list pieces looked at before a cue (A, B, C và D chủ trì)
 _MAX_LIST = 300  # characters of a line that can be a list of bodies
 _OPENERS = re.compile(r"^[\s\-–•+*]*(?:[a-zđ]\)\s*)?")
+
+
+def tagged(mentions: list[AgencyMention], rule: str) -> list[AgencyMention]:
+    """The mentions with the rule that found them (AgencyMention.rule)."""
+    return [m.model_copy(update={"rule": rule}) for m in mentions]
 
 
 @dataclass
@@ -119,9 +133,9 @@ def prose_roles(
                 target = roles.leads if role == "lead" else roles.partners
                 known = {m.canonical for m in target}
                 # Only bodies the lexicon knows: a phrase that merely looks collective names nobody.
-                target += [m for m in mentions if m.canonical and m.canonical not in known]
+                target += tagged([m for m in mentions if m.canonical and m.canonical not in known], "prose")
     if subject and not roles.leads and clauses:
-        roles.leads = _subject(clauses[0].group(), offset + clauses[0].start(), lexicon, **context)
+        roles.leads = tagged(_subject(clauses[0].group(), offset + clauses[0].start(), lexicon, **context), "subject")
     return roles
 
 
@@ -139,7 +153,7 @@ def split_executors(value: str, offset: int, lexicon: Lexicon, **context: str | 
             continue
         mentions, _ = lexicon.leading(piece.group().lstrip(" -–+•"), offset + piece.start(), **context)
         roles.partners += [m for m in mentions if m.canonical not in lead_names]
-    return roles
+    return Roles(tagged(roles.leads, "field"), tagged(roles.partners, "field"))
 
 
 def _is_sentence(text: str) -> bool:
@@ -152,14 +166,14 @@ def field_agencies(text: str, offset: int, lexicon: Lexicon, **context: str | No
     rà soát …; các bộ … rà soát …) gives the agencies each clause opens with."""
     listed = lexicon.split(text, offset, **context)
     if not any(m.status == "unknown" and _is_sentence(m.text) for m in listed):
-        return listed
+        return tagged(listed, "field")
     found: list[AgencyMention] = []
     for piece in re.finditer(r"[^;\n+]+", text):
         clause = piece.group()
         lead = len(clause) - len(clause.lstrip(" -–•.,"))
         mentions, _ = lexicon.leading(clause[lead:], offset + piece.start() + lead, **context)
         found += [m for m in mentions if m.canonical]
-    return found
+    return tagged(found, "field")
 
 
 def without_opener(text: str) -> str:
@@ -183,6 +197,10 @@ def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) 
     'Giao Công an tỉnh chủ trì …', 'Đề nghị A, B và C', 'Bộ trưởng Bộ Công an có trách nhiệm …'.
     A line that is only a list of bodies may hold bodies the lexicon lacks, as long as each
     starts like an agency name and one of them is known."""
+    return tagged(_addressees(text, offset, lexicon, **context), "heading")
+
+
+def _addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
     line = _blank_titles(text.split("\n", 1)[0])
     colon = line.find(":")
     if 0 < colon <= 200:

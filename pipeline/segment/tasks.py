@@ -16,7 +16,14 @@ from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
 from pipeline.labels import arabic_label
 from pipeline.lexicon import Context, Lexicon
 from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
-from pipeline.segment.roles import addressees, field_agencies, prose_roles, split_executors, without_opener
+from pipeline.segment.roles import (
+    addressees,
+    field_agencies,
+    prose_roles,
+    split_executors,
+    tagged,
+    without_opener,
+)
 from pipeline.segment.sections import ROMAN_LINE, upper_share
 from pipeline.segment.text import TextLine, is_bullet
 from pipeline.segment.timelines import find_deadline, parse_timeline
@@ -277,7 +284,7 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
         # "Đài Phát thanh và Truyền hình …, Báo …: tiếp tục …" names who leads the task.
         candidates = lexicon.split(title[: title.index(":")], head_start, **where)
         if candidates and all(m.status != "unknown" for m in candidates):
-            leads = candidates
+            leads = tagged(candidates, "heading")
     first_line = title.split("\n", 1)[0].strip(" .:;")
     if (
         not leads
@@ -294,7 +301,7 @@ def _fill(parts: _Parts, text: str, lexicon: Lexicon, context: Context) -> _Fill
     if not partners:
         partners = _distinct([m for roles in prose for m in roles.partners])
     if executors and not leads:
-        leads, executors = executors, []
+        leads, executors = tagged(executors, "executors"), []
     if "timeline" in parts.fields:
         timeline: Timeline | None = parse_timeline(text[slice(*parts.fields["timeline"])])
     else:

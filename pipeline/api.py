@@ -19,6 +19,7 @@ from pipeline.document import Document, Line, Page, Plan, Provenance, Token
 from pipeline.errors import EmptyInputError
 from pipeline.fingerprint import plan_fingerprint, text_fingerprint
 from pipeline.ingest import ImagePage, TextPage, open_source
+from pipeline.names import display_path, file_uri
 from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare
@@ -168,7 +169,8 @@ def convert(path: str | Path, options: Options | None = None) -> Document:
         provenance.add_timing(stage, seconds)
     provenance.fingerprints = {"text": text_fingerprint(options)[0]}
     document = Document(
-        source_path=str(source.path),
+        source_path=display_path(source.path),
+        source_uri=file_uri(source.path),
         sha256=source.sha256,
         kind=source.kind,
         encoding=source.encoding,

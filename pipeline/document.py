@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 # Bump the minor version for additive changes, the major one for breaking changes.
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
 
 _TOKEN_ID = re.compile(r"p([1-9][0-9]*)-l([1-9][0-9]*)-w([1-9][0-9]*)")
 
@@ -335,7 +335,10 @@ class Plan(_Model):
 
 class Document(_Model):
     schema_version: str = SCHEMA_VERSION
-    source_path: str
+    source_path: str = Field(description="The source file's path as text (bytes that are not UTF-8 shown as U+FFFD).")
+    source_uri: str | None = Field(
+        None, description="The source file as a file: URI, every byte of its name kept (percent-encoded)."
+    )
     sha256: str
     kind: DocumentKind
     encoding: str | None = Field(None, description="Text files: the encoding detected and decoded from.")

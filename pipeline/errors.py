@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import IntEnum
 from pathlib import Path
 
+from pipeline.names import display_path
+
 __all__ = [
     "ClusterError",
     "CorruptInputError",
@@ -62,7 +64,8 @@ class GazetteError(Exception):
 
     def __init__(self, problem: str, *, path: str | Path | None = None, advice: str | None = None):
         self.problem = problem
-        self.path = str(path) if path is not None else None
+        # Shown and recorded as text: a name that is not UTF-8 would break every output.
+        self.path = display_path(path) if path is not None else None
         self.advice = advice if advice is not None else type(self).advice
         super().__init__(self.message)
 

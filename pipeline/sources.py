@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.document import Document
 from pipeline.errors import CorruptInputError, MissingDependencyError, SourceMissingError
+from pipeline.names import path_from_uri
 
 __all__ = ["find_source", "rasterize_pdf_page", "read_image_frame", "sha256_of"]
 
@@ -34,7 +35,9 @@ def find_source(document: Document, root: str | Path | None = None, verify: bool
     `root`, default the working folder), to read its page images again; with `verify`, also
     checks it is the very file that was converted (sha256), as boxes only fit that one."""
     path = Path(document.source_path)
-    if not path.is_absolute() and root is not None:
+    if document.source_uri and (exact := path_from_uri(document.source_uri)).is_file():
+        path = exact  # the name byte for byte, even when it is not UTF-8
+    elif not path.is_absolute() and root is not None:
         path = Path(root) / path
     if not path.is_file():
         raise SourceMissingError("the source file of this document is not there", path=path)

@@ -230,7 +230,8 @@ def test_damaged_manifest_is_set_aside(tmp_path: Path, monkeypatch: pytest.Monke
         return real_rename(self, target)
 
     monkeypatch.setattr(Path, "rename", rename)
-    assert convert_many([root], out, TEXT_ONLY, INLINE).converted == 2
+    summary = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (summary.converted, summary.skipped) == (0, 2)  # rebuilt from the outputs, not converted again
     assert list((out / ".gazette").glob("manifest.sqlite.damaged-*"))
     assert open_at_rename == []  # the failed connection was closed before the file was moved
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.errors import ExportError, OutputLockedError
 from pipeline.files import output_error
+from pipeline.names import storable
 
 if TYPE_CHECKING:
     from pipeline.batch.task import FileResult
@@ -47,6 +48,37 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# PRAGMA user_version of the layout above. A manifest of an older version is migrated by the
+# steps of _MIGRATIONS (version it upgrades from → SQL); version 0 with no table is a new file.
+SCHEMA_VERSION = 1
+_MIGRATIONS: dict[int, str] = {}
+_COLUMNS = ("relative", "status", "version", "sha256", "size", "mtime_ns", "pages", "formats", "outputs", "error",
+            "seconds", "finished_at")  # fmt: skip
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION; a layout gazette does not know counts as damage."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"written by a newer gazette (layout {version}, this one knows {SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION and version in _MIGRATIONS:
+        db.executescript(_MIGRATIONS[version])
+        version += 1
+    db.executescript(_SCHEMA)
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(files)"))
+    if columns != _COLUMNS:
+        raise sqlite3.DatabaseError(f"the files table has another layout ({', '.join(columns)})")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _key(relative: Path) -> str | bytes:
+    """The row key of an input: its relative path as text, or as its bytes (a BLOB) when the
+    name is not UTF-8, so that every name is stored losslessly and found again."""
+    return str(relative) if storable(relative) else os.fsencode(relative)
+
+
+def _relative(key: str | bytes) -> str:
+    return os.fsdecode(key) if isinstance(key, bytes) else key
 
 
 @dataclass(frozen=True)
@@ -64,21 +96,27 @@ class Row:
 
 
 class Manifest:
-    """One row per input file ever finished into this output folder."""
+    """One row per input file ever finished into this output folder.
+
+    `recovered` is True when the file was damaged (or of an unknown layout) and was set aside
+    for a new one: the caller then rebuilds the rows from the outputs on disk (`restore`).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.recovered = False
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
-            # A damaged manifest costs one full re-run, never the run itself.
+            # A damaged manifest costs a re-check of the outputs, never the run itself.
             aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
-            log.warning("%s is damaged (%s); moved to %s, every file will be converted again", path, exc, aside)
+            log.warning("%s is damaged (%s); moved to %s and rebuilt from the outputs", path, exc, aside)
             for suffix in ("", "-wal", "-shm"):
                 damaged = Path(f"{path}{suffix}")
                 if damaged.exists():
                     damaged.rename(f"{aside}{suffix}")
             self._db = self._open()
+            self.recovered = True
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -90,8 +128,12 @@ class Manifest:
             # A committed row survives the process being killed; only a power cut may lose the
             # last few, which the next run simply converts again.
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute("SELECT count(*) FROM files").fetchone()
+            # Damage in the middle of the file shows only when that page is read: look at
+            # every page now, so it is found here and not halfway through the run.
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"integrity check failed: {'; '.join(problems[:3])}")
+            _migrate(db)
         except sqlite3.OperationalError as exc:
             db.close()
             raise ExportError(f"cannot open the batch manifest ({exc})", path=self.path) from exc
@@ -104,6 +146,7 @@ class Manifest:
         rows = {}
         query = "SELECT relative, status, version, sha256, size, mtime_ns, pages, formats, outputs, error FROM files"
         for relative, status, version, sha, size, mtime_ns, pages, formats, outputs, error in self._db.execute(query):
+            relative = _relative(relative)
             rows[relative] = Row(
                 relative,
                 status,
@@ -121,7 +164,7 @@ class Manifest:
     def record(self, result: FileResult, version: str, formats: tuple[str, ...]) -> None:
         """Commit one finished file (its outputs are already in place)."""
         values = (
-            str(result.item.relative),
+            _key(result.item.relative),
             "done" if result.ok else "failed",
             version,
             result.sha256,
@@ -129,8 +172,9 @@ class Manifest:
             result.mtime_ns,
             result.pages,
             json.dumps(list(formats)),
-            json.dumps(result.outputs, ensure_ascii=False),
-            json.dumps(result.error, ensure_ascii=False) if result.error else None,
+            # ASCII JSON: a name that is not UTF-8 survives as a \\udcxx escape.
+            json.dumps(result.outputs),
+            json.dumps(result.error) if result.error else None,
             result.seconds,
             time.time(),
         )
@@ -140,11 +184,13 @@ class Manifest:
         """New (size, mtime_ns) for rows whose content was re-hashed and found unchanged, so
         the next run does not hash them again."""
         if stats:
-            self._write("UPDATE files SET size = ?, mtime_ns = ? WHERE relative = ?", stats)
+            rows = [(size, mtime, _key(Path(relative))) for size, mtime, relative in stats]
+            self._write("UPDATE files SET size = ?, mtime_ns = ? WHERE relative = ?", rows)
 
     def restamp(self, versions: dict[str, str]) -> None:
         """Give done rows a new key after their plan was rebuilt from the stored text."""
-        self._write("UPDATE files SET version = ? WHERE relative = ?", [(v, r) for r, v in versions.items()])
+        rows = [(v, _key(Path(r))) for r, v in versions.items()]
+        self._write("UPDATE files SET version = ? WHERE relative = ?", rows)
 
     def remember(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, json.dumps(value, sort_keys=True))])

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.batch.manifest import Manifest, OutputLock, Row
 from pipeline.batch.progress import ProgressKind, Reporter, make_reporter
+from pipeline.batch.recover import rebuild_rows
 from pipeline.batch.runners import Task, run_inline, run_pool
 from pipeline.batch.task import STATE_DIR, FileResult, convert_one, resegment_one
 from pipeline.batch.walk import WorkItem, check_output_folder, find_inputs
@@ -261,6 +262,8 @@ def convert_many(
             manifest.remember(f"version:{version}", parts)
             items = list(find_inputs(inputs, exclude=out_dir))
             summary.found = len(items)
+            if manifest.recovered:
+                rebuild_rows(manifest, items, out_dir)
             plan = _plan(items, manifest.rows(), version, options, batch, out_dir, summary)
             manifest.refresh_stats(plan.restat)
             accept = _Recorder(manifest, version, options, summary, reporter, on_result)

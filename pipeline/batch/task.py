@@ -26,6 +26,7 @@ from pipeline.export import output_files, to_jsonl_line, write_outputs
 from pipeline.export.json import from_json
 from pipeline.files import atomic_write_text
 from pipeline.ingest import sha256_of
+from pipeline.names import display_path
 from pipeline.options import Options
 from pipeline.restore.paths import has_model
 from pipeline.review.journal import CorrectionRecord, Journal, apply_corrections, belongs_to
@@ -64,8 +65,8 @@ class FileResult:
         """The result of a file that failed with `error`: its errors.jsonl record (naming the
         input), fatal when the batch cannot go on (the disk is full)."""
         if error.path is None:
-            error.path = str(item.path)
-        record = {**error.to_record(), "path": str(item.path)}
+            error.path = display_path(item.path)
+        record = {**error.to_record(), "path": display_path(item.path)}
         return cls(item, False, error=record, fatal=isinstance(error, DiskFullError), **fields)
 
 

@@ -87,7 +87,7 @@ def ocr_image(
     return page
 
 
-def restore_lines(lines: list[str]) -> list:  # list[RestoredLine]; torch is imported on first use
+def restore_lines(lines: list[str]) -> list:  # list[RestoredLine]; the model is loaded on first use
     """Restore Vietnamese in lines of English-model OCR text; same lines and tokens out as in."""
     from pipeline.restore.api import restore_lines as restore
 

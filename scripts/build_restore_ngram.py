@@ -141,12 +141,10 @@ def tune_rescoring(
     lm: NgramLM, model: Path, sets: dict[str, list[tuple[str, str]]], base: DecoderSettings
 ) -> DecoderSettings:
     """Grid search of the LM weight and copy bonus used to rescore a neural model (mean accuracy over kinds)."""
-    import torch
-
     from pipeline.restore.restorer import Restorer
 
-    torch.set_num_threads(1)
-    restorer = Restorer.load(model, rescore=False)
+    # The torch runtime: training checkpoints have no ONNX export.
+    restorer = Restorer.load(model, rescore=False, runtime="torch", threads=1)
     probs = {kind: restorer.candidate_probs([n.split() for n, _ in pairs]) for kind, pairs in sets.items()}
     best, best_acc = base, -1.0
     for weight, bonus in itertools.product((0.7, 1.0, 1.4, 2.0), (0.0, 2.0, 4.0, 8.0)):

@@ -32,7 +32,7 @@ from restore_data import DEFAULT_CORPORA, load_ocr_pairs, load_training_text, pa
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.restore.align import align_tokens  # noqa: E402
 from pipeline.restore.candidates import CandidateGenerator  # noqa: E402
-from pipeline.restore.model import RestoreConfig, RestoreModel, load_model, save_model  # noqa: E402
+from pipeline.restore.model import Batch, RestoreConfig, RestoreModel, TorchRuntime, load_model, save_model  # noqa: E402
 from pipeline.restore.restorer import Restorer  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
@@ -89,15 +89,16 @@ def aligned_pairs(stream, limit: int | None = None):
             return
 
 
-def evaluate(restorer: Restorer, dev: list[tuple[str, list[str], list[str]]]) -> dict[str, float]:
+def evaluate(restorer: Restorer, model: RestoreModel, dev: list[tuple[str, list[str], list[str]]]) -> dict[str, float]:
     """Accuracy over word tokens (exact, case-insensitive, per kind) and oracle coverage."""
-    restorer.model.eval()
+    model.eval()
     hits: dict[str, list[int]] = {}
     oracle = total = 0
     for start in range(0, len(dev), 64):
         chunk = dev[start : start + 64]
-        batch, slots = restorer.encode([src for _, src, _ in chunk], [tgt for _, _, tgt in chunk])
-        chosen, _ = restorer.model.predict(batch)
+        arrays, slots = restorer.encode([src for _, src, _ in chunk], [tgt for _, _, tgt in chunk])
+        batch = Batch.from_arrays(arrays)
+        chosen, _ = model.predict(batch)
         for row, (kind, src, tgt) in enumerate(chunk):
             for j in range(min(len(src), chosen.shape[1])):
                 if slots[row][j].piece.kind != "word":
@@ -108,7 +109,7 @@ def evaluate(restorer: Restorer, dev: list[tuple[str, list[str], list[str]]]) ->
                 hits.setdefault(kind, []).append(int(correct))
                 total += 1
                 oracle += int(gold >= 0 or normalize(src[j]).lower() == normalize(tgt[j]).lower())
-    restorer.model.train()
+    model.train()
     result = {kind: sum(v) / len(v) for kind, v in hits.items()}
     result["all"] = sum(sum(v) for v in hits.values()) / max(1, sum(len(v) for v in hits.values()))
     result["oracle"] = oracle / max(1, total)
@@ -138,7 +139,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--per-domain", type=int, default=150_000, help="corpus lines sampled per domain")
     parser.add_argument("--extra-pairs", type=Path, action="append", default=[])
-    parser.add_argument("--export", type=Path, help="copy the best checkpoint here (e.g. models/restore) and exit")
+    parser.add_argument(
+        "--export", type=Path, help="copy the best checkpoint here (e.g. models/restore), export it to ONNX and exit"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     run = args.run or ROOT / "data" / "restore" / f"run-{args.arch}"
@@ -152,6 +155,9 @@ def main() -> None:
         save_model(model, vocab, args.export, metadata={"arch": args.arch, "step": str(state["step"])})
         atomic_write_text(args.export / "metrics.json", json.dumps(state, indent=2) + "\n")
         log.info("exported %s (step %s, dev %s) → %s", run / "best", state["step"], state["dev"], args.export)
+        from export_restore_onnx import export_onnx  # the graphs restoring runs, from these weights
+
+        export_onnx(args.export)
         return
 
     state_file = run / "state.json"
@@ -168,7 +174,7 @@ def main() -> None:
         load_optimizer(optimizer, run / "last" / "optimizer.safetensors", state["optimizer"])
         step, best = state["step"], state["best"]
         log.info("resumed at step %d (best dev %.4f)", step, best)
-    restorer = Restorer(model, vocab, generator)
+    restorer = Restorer(TorchRuntime(model), vocab, generator)
     model.train()
 
     log.info("loading corpora from %s", args.corpora)
@@ -201,7 +207,8 @@ def main() -> None:
     losses: list[float] = []
     while step < args.steps:
         examples = [next(stream) for _ in range(args.batch_lines)]
-        batch, _ = restorer.encode([src for _, src, _ in examples], [tgt for _, _, tgt in examples])
+        arrays, _ = restorer.encode([src for _, src, _ in examples], [tgt for _, _, tgt in examples])
+        batch = Batch.from_arrays(arrays)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step)
         loss = model.loss(batch)
@@ -217,7 +224,7 @@ def main() -> None:
             log.info("step %d loss %.4f lr %.2e %.0f tokens/s", step, sum(losses) / len(losses), lr_at(step), rate)
             losses.clear()
         if step % args.eval_every == 0 or step == args.steps:
-            dev_scores = evaluate(restorer, dev)
+            dev_scores = evaluate(restorer, model, dev)
             log.info("step %d dev %s", step, {k: round(v, 4) for k, v in dev_scores.items()})
             metrics = {"step": step, "dev": dev_scores, "arch": args.arch}
             if dev_scores["all"] > best:

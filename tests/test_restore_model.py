@@ -10,7 +10,7 @@ import torch
 
 from pipeline.errors import ModelError
 from pipeline.restore.candidates import CandidateGenerator
-from pipeline.restore.model import RestoreConfig, RestoreModel, load_model, model_id, save_model
+from pipeline.restore.model import RestoreConfig, RestoreModel, TorchRuntime, load_model, model_id, save_model
 from pipeline.restore.restorer import Restorer
 
 VOCAB = ["<pad>", "<copy>", "<bos>", "<unk>", "của", "đơn", "vị", "sở", "thông", "tin", "và", "truyền", "năm"]
@@ -31,7 +31,7 @@ def generator() -> CandidateGenerator:
 def untrained(request: pytest.FixtureRequest, generator: CandidateGenerator) -> Restorer:
     torch.manual_seed(0)
     config = RestoreConfig(arch=request.param, vocab_size=len(VOCAB), d_model=64, ffn=128, encoder_layers=1)
-    return Restorer(RestoreModel(config).eval(), VOCAB, generator, k=8)
+    return Restorer(TorchRuntime(RestoreModel(config).eval()), VOCAB, generator, k=8)
 
 
 def test_any_weights_keep_lines_tokens_whitespace_and_codes(untrained: Restorer) -> None:
@@ -63,10 +63,11 @@ def test_outputs_come_only_from_candidates(untrained: Restorer, generator: Candi
 
 
 def test_save_load_round_trip_with_safetensors(tmp_path: Path, untrained: Restorer) -> None:
-    save_model(untrained.model, VOCAB, tmp_path / "m")
+    trained = untrained.runtime.model
+    save_model(trained, VOCAB, tmp_path / "m")
     model, vocab = load_model(tmp_path / "m")
-    assert vocab == VOCAB and model.config == untrained.model.config
-    for name, tensor in untrained.model.state_dict().items():
+    assert vocab == VOCAB and model.config == trained.config
+    for name, tensor in trained.state_dict().items():
         assert torch.equal(tensor, model.state_dict()[name]), name
     assert model_id(tmp_path / "m").startswith(f"restore-{model.config.arch}@")
     assert not list((tmp_path / "m").glob("*.bin")) and not list((tmp_path / "m").glob("*.pt"))
@@ -75,8 +76,23 @@ def test_save_load_round_trip_with_safetensors(tmp_path: Path, untrained: Restor
 def test_broken_or_missing_model_is_a_model_error(tmp_path: Path, untrained: Restorer) -> None:
     with pytest.raises(ModelError, match="missing"):
         load_model(tmp_path / "nothing")
-    save_model(untrained.model, VOCAB, tmp_path / "m")
+    save_model(untrained.runtime.model, VOCAB, tmp_path / "m")
     weights = tmp_path / "m" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ModelError, match="cannot be loaded"):
         load_model(tmp_path / "m")
+
+
+def test_the_numpy_batch_trains_the_torch_model(untrained: Restorer) -> None:
+    """What scripts/train_restore.py does: Restorer.encode's arrays as tensors, a loss, gradients."""
+    from pipeline.restore.model import Batch
+
+    lines = [["Pon", "vi", "chu", "tri:"], ["Thong", "tin", "va"]]
+    targets = [["Đơn", "vị", "chủ", "trì:"], ["Thông", "tin", "và"]]
+    arrays, _ = untrained.encode(lines, targets)
+    assert arrays.target is not None and (arrays.target >= 0).sum() >= 5  # gold candidates found
+    model = untrained.runtime.model
+    loss = model.loss(Batch.from_arrays(arrays))
+    loss.backward()
+    assert torch.isfinite(loss) and model.query.weight.grad is not None
+    model.zero_grad()

@@ -196,7 +196,7 @@ def test_rescoring_lets_the_lm_overrule_an_unsure_model(lm: NgramLM) -> None:
 
 def test_restorer_candidate_probs_match_its_choices(generator: CandidateGenerator) -> None:
     torch = pytest.importorskip("torch")
-    from pipeline.restore.model import RestoreConfig, RestoreModel
+    from pipeline.restore.model import RestoreConfig, RestoreModel, TorchRuntime
     from pipeline.restore.restorer import Restorer
 
     vocab = ["<pad>", "<copy>", "<bos>", "<unk>", "đơn", "vị", "chủ", "trì", "sở", "thông", "tin"]
@@ -204,7 +204,7 @@ def test_restorer_candidate_probs_match_its_choices(generator: CandidateGenerato
     for arch in ("seq2seq", "encoder"):
         torch.manual_seed(0)
         config = RestoreConfig(arch=arch, vocab_size=len(vocab), d_model=32, ffn=64, encoder_layers=1, max_tokens=4)
-        restorer = Restorer(RestoreModel(config).eval(), vocab, generator, k=6)
+        restorer = Restorer(TorchRuntime(RestoreModel(config).eval()), vocab, generator, k=6)
         found = restorer.candidate_probs(lines)
         restored = restorer.restore_tokens(lines)
         assert [len(x) for x in found] == [len(x) for x in lines]  # windows of max_tokens joined back
@@ -213,4 +213,4 @@ def test_restorer_candidate_probs_match_its_choices(generator: CandidateGenerato
                 assert len(probs) == len(cands) and probs.sum() == pytest.approx(1.0, abs=1e-4)
                 if piece.kind == "word":
                     assert token.confidence == pytest.approx(float(probs.max()), abs=1e-3)
-        assert not hasattr(restorer.model, "__dict__") or "score" not in restorer.model.__dict__
+        assert "score" not in vars(restorer.runtime.model)

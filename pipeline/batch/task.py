@@ -238,11 +238,9 @@ def prepare_worker(options: Options, log_level: int = logging.WARNING) -> None:
     try:
         if not has_model():
             return
-        import torch
+        from pipeline.restore.api import get_restorer, set_restore_threads
 
-        from pipeline.restore.api import get_restorer
-
-        torch.set_num_threads(1)
+        set_restore_threads(1)  # one ONNX Runtime thread, not spinning between files
         get_restorer()
     except Exception:  # each file then reports the model error itself
         log.warning("worker warm-up failed (each file will report it)", exc_info=True)

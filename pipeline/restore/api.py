@@ -1,6 +1,7 @@
 """Restoration as the rest of gazette uses it: lines in, restored lines out; Documents annotated.
 
-The model is loaded once per process (a batch worker restores many files with one load).
+The model is loaded once per process (a batch worker restores many files with one load), on
+ONNX Runtime: restoring never imports torch or transformers.
 """
 
 from __future__ import annotations
@@ -17,15 +18,24 @@ from pipeline.restore.restorer import MODEL_DIR, RestoredLine, Restorer
 from pipeline.restore.tokens import split_token
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
 
-__all__ = ["get_restorer", "looks_garbled", "restore_lines", "restore_page", "restore_text"]
+__all__ = ["get_restorer", "looks_garbled", "restore_lines", "restore_page", "restore_text", "set_restore_threads"]
 
 log = logging.getLogger(__name__)
+
+_threads: int | None = None  # None: the runtime's default (one per core)
+
+
+def set_restore_threads(threads: int | None) -> None:
+    """Threads of the restorer loaded next by get_restorer (a batch worker runs one: the
+    parallelism comes from the workers)."""
+    global _threads
+    _threads = threads
 
 
 @lru_cache(maxsize=2)
 def get_restorer(directory: Path = MODEL_DIR) -> Restorer:
     started = time.perf_counter()
-    restorer = Restorer.load(directory)
+    restorer = Restorer.load(directory, threads=_threads)
     log.debug("restore model loaded in %.2f s", time.perf_counter() - started)
     return restorer
 

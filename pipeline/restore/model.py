@@ -13,53 +13,48 @@ softmax over the candidates is the token's confidence.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import BartConfig
 from transformers.models.bart.modeling_bart import BartDecoder, BartEncoder
 
-__all__ = ["CHARS", "Batch", "RestoreConfig", "RestoreModel", "char_ids", "load_model", "model_id", "save_model"]
-
-# Character inventory of the char-aware embeddings: Vietnamese letters, ASCII and the symbols
-# English-model OCR puts in their place. Index 0 = padding, 1 = unknown.
-CHARS = (
-    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
-    "0123456789&@$%#*+=/\\-_.,:;!?'\"`~^|()[]{}<>«»“”‘’–—…°§©®"
+from pipeline.restore.modelspec import (
+    BOS,
+    CHARS,
+    CONFIG,
+    COPY,
+    N_FEATURES,
+    PAD,
+    UNK,
+    VOCAB,
+    WEIGHTS,
+    ArrayBatch,
+    RestoreConfig,
+    char_ids,
+    load_config_and_vocab,
+    model_id,
 )
-_CHAR_INDEX = {c: i + 2 for i, c in enumerate(CHARS)}
 
-
-def char_ids(token: str, width: int) -> list[int]:
-    """Lower-cased characters of a token as ids, padded/truncated to `width`."""
-    ids = [_CHAR_INDEX.get(c, 1) for c in token.lower()[:width]]
-    return ids + [0] * (width - len(ids))
-
-
-@dataclass
-class RestoreConfig:
-    arch: Literal["seq2seq", "encoder"] = "seq2seq"
-    vocab_size: int = 8000  # output syllables; ids 0..3 are special (see RestoreModel)
-    d_model: int = 256
-    encoder_layers: int = 3
-    decoder_layers: int = 1  # the decoder only has to see the outputs chosen so far
-    heads: int = 4
-    ffn: int = 1024
-    char_dim: int = 64
-    char_width: int = 16  # characters kept per token
-    max_tokens: int = 128  # tokens per line
-    dropout: float = 0.1
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> RestoreConfig:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+__all__ = [
+    "BOS",
+    "CHARS",
+    "COPY",
+    "N_FEATURES",
+    "PAD",
+    "UNK",
+    "Batch",
+    "RestoreConfig",
+    "RestoreModel",
+    "TorchRuntime",
+    "char_ids",
+    "load_model",
+    "model_id",
+    "save_model",
+]
 
 
 @dataclass
@@ -74,9 +69,12 @@ class Batch:
     cand_mask: torch.Tensor  # [B, T, K] True for real candidates
     target: torch.Tensor | None = None  # [B, T] index of the gold candidate, -100 = ignore
 
-
-PAD, COPY, BOS, UNK = 0, 1, 2, 3
-N_FEATURES = 4  # channel log-prob, prior log-prob, is-copy, is-merge (see Restorer.encode)
+    @classmethod
+    def from_arrays(cls, arrays: ArrayBatch) -> Batch:
+        """The Restorer's numpy batch as tensors (sharing memory, no copy)."""
+        target = torch.from_numpy(arrays.target) if arrays.target is not None else None
+        parts = (arrays.chars, arrays.mask, arrays.cand_ids, arrays.cand_copy, arrays.cand_feats, arrays.cand_mask)
+        return cls(*(torch.from_numpy(a) for a in parts), target=target)
 
 
 class CharEncoder(nn.Module):
@@ -224,9 +222,29 @@ class RestoreModel(nn.Module):
         return all_probs
 
 
-# --- persistence: safetensors only, never pickle ---------------------------------------------
+# --- the torch runtime: the Restorer's numpy batches in, numpy probabilities out -----------
 
-WEIGHTS, CONFIG, VOCAB = "model.safetensors", "config.json", "vocab.txt"
+
+class TorchRuntime:
+    """The torch model behind the Restorer's runtime interface (the ONNX runtime's reference:
+    pipeline/restore/runtime.py is checked against it)."""
+
+    def __init__(self, model: RestoreModel) -> None:
+        self.model = model
+        self.config = model.config
+
+    @classmethod
+    def load(cls, directory: Path, threads: int | None = None) -> TorchRuntime:
+        if threads is not None:
+            torch.set_num_threads(threads)  # process-wide: torch has no per-model thread pool
+        model, _ = load_model(directory)
+        return cls(model)
+
+    def candidate_probs(self, batch: ArrayBatch) -> np.ndarray:
+        return self.model.candidate_probs(Batch.from_arrays(batch)).numpy()
+
+
+# --- persistence: safetensors only, never pickle ---------------------------------------------
 
 
 def save_model(model: RestoreModel, vocab: list[str], directory: Path, metadata: dict[str, str] | None = None) -> None:
@@ -244,14 +262,6 @@ def save_model(model: RestoreModel, vocab: list[str], directory: Path, metadata:
     atomic_write_text(directory / VOCAB, "\n".join(vocab) + "\n")
 
 
-def model_id(directory: Path) -> str:
-    """`restore-<arch>@<first 12 hex of the weights' sha256>`: what provenance records."""
-    import hashlib
-
-    digest = hashlib.sha256((directory / WEIGHTS).read_bytes()).hexdigest()[:12]
-    return f"restore-{RestoreConfig.load(directory / CONFIG).arch}@{digest}"
-
-
 def load_model(directory: Path) -> tuple[RestoreModel, list[str]]:
     """The model in eval mode and its vocabulary; ModelError if anything is missing or broken."""
     from safetensors import SafetensorError
@@ -259,15 +269,12 @@ def load_model(directory: Path) -> tuple[RestoreModel, list[str]]:
 
     from pipeline.errors import ModelError
 
+    config, vocab = load_config_and_vocab(directory)
     try:
-        config = RestoreConfig.load(directory / CONFIG)
-        vocab = (directory / VOCAB).read_text(encoding="utf-8").splitlines()
         model = RestoreModel(config)
         load_tensors(model, str(directory / WEIGHTS))
     except FileNotFoundError as exc:
         raise ModelError(f"restore model file missing ({exc.filename})", path=directory) from exc
     except (SafetensorError, RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise ModelError(f"restore model cannot be loaded ({exc})", path=directory) from exc
-    if len(vocab) != config.vocab_size:
-        raise ModelError(f"vocabulary has {len(vocab)} entries, the config says {config.vocab_size}", path=directory)
     return model.eval(), vocab

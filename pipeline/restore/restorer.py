@@ -1,6 +1,8 @@
 """Restore lines with the trained model: tokens → candidates → network → chosen outputs.
 
-`Restorer.encode` turns token lists (and, for training, their targets) into a `Batch`;
+`Restorer.encode` turns token lists (and, for training, their targets) into an `ArrayBatch`
+of numpy arrays; a runtime turns it into candidate probabilities: ONNX Runtime by default
+(pipeline/restore/runtime.py), or the torch model (`runtime="torch"`, training and checks).
 `Restorer.restore_lines` is the inference path. Only `word` tokens go through the model;
 numbers, codes, URLs and punctuation are copied (or code-fixed) before it, so they cannot
 change; every output is one of the token's candidates, so nothing is invented or dropped.
@@ -12,15 +14,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-import torch
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
 from pipeline.restore.lattice import DecoderSettings, rescore_choices
-from pipeline.restore.model import N_FEATURES, UNK, Batch, RestoreModel, char_ids, load_model, model_id
+from pipeline.restore.modelspec import (
+    N_FEATURES,
+    UNK,
+    ArrayBatch,
+    CandidateScorer,
+    char_ids,
+    load_config_and_vocab,
+    model_id,
+    weights_sha256,
+)
 from pipeline.restore.ngram import LM_FILE, NgramLM
-from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without torch
+from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without loading anything
 from pipeline.restore.tokens import Piece, apply_case, case_pattern, split_token
 from pipeline.vietnamese import normalize
 
@@ -70,23 +81,41 @@ def _features(candidate: Candidate) -> list[float]:
 
 
 class Restorer:
-    def __init__(self, model: RestoreModel, vocab: list[str], generator: CandidateGenerator, k: int = 24) -> None:
-        self.model = model
+    def __init__(self, runtime: CandidateScorer, vocab: list[str], generator: CandidateGenerator, k: int = 24) -> None:
+        self.runtime = runtime
         self.vocab = vocab
         self.index = {syllable: i for i, syllable in enumerate(vocab)}
         self.generator = generator
         self.k = k
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self.model_id = f"restore-{model.config.arch} (not saved)"
+        self.model_id = f"restore-{runtime.config.arch} (not saved)"
         self.rescorer: tuple[NgramLM, DecoderSettings] | None = None
 
     @classmethod
-    def load(cls, directory: Path = MODEL_DIR, k: int = 24, rescore: bool = True) -> Restorer:
-        """The model of `directory`; with its n-gram LM (`ngram/`) rescoring the choices when
-        present and `rescore` is on (the measured best: benchmarks/restore.md)."""
-        model, vocab = load_model(directory)
-        restorer = cls(model, vocab, CandidateGenerator.load(), k)
-        restorer.model_id = model_id(directory)
+    def load(
+        cls,
+        directory: Path = MODEL_DIR,
+        k: int = 24,
+        rescore: bool = True,
+        runtime: Literal["onnx", "torch"] = "onnx",
+        threads: int | None = None,
+    ) -> Restorer:
+        """The model of `directory` on `runtime` with `threads` threads (None: the runtime's
+        default); with its n-gram LM (`ngram/`) rescoring the choices when present and
+        `rescore` is on (the measured best: benchmarks/restore.md)."""
+        _, vocab = load_config_and_vocab(directory)
+        digest = _weights_digest(directory)
+        scorer: CandidateScorer
+        if runtime == "onnx":
+            from pipeline.restore.runtime import OnnxRuntime
+
+            scorer = OnnxRuntime.load(directory, threads, digest)
+        else:
+            from pipeline.restore.model import TorchRuntime  # torch and transformers: seconds to import
+
+            scorer = TorchRuntime.load(directory, threads)
+        restorer = cls(scorer, vocab, CandidateGenerator.load(), k)
+        restorer.model_id = model_id(directory, digest)
         ngram = directory / "ngram"
         if rescore and (ngram / LM_FILE).exists():
             restorer.rescorer = (NgramLM.load(ngram / LM_FILE), DecoderSettings.load(ngram / "decoder.json"))
@@ -128,9 +157,9 @@ class Restorer:
 
     def encode(
         self, lines: Sequence[Sequence[str]], targets: Sequence[Sequence[str]] | None = None
-    ) -> tuple[Batch, list[list[_Slot]]]:
-        """Tensors for lines of whitespace tokens; targets (training) are the clean tokens."""
-        config = self.model.config
+    ) -> tuple[ArrayBatch, list[list[_Slot]]]:
+        """Arrays for lines of whitespace tokens; targets (training) are the clean tokens."""
+        config = self.runtime.config
         all_slots = [self.slots(tokens[: config.max_tokens]) for tokens in lines]
         b = len(lines)
         t = max(1, max(len(s) for s in all_slots))
@@ -153,13 +182,13 @@ class Restorer:
                 if targets is not None and slot.piece.kind == "word":
                     gold = split_token(targets[i][j]).core.lower()
                     target[i, j] = next((c for c, cand in enumerate(slot.candidates) if cand.text == gold), -100)
-        tensors = [torch.from_numpy(a) for a in (chars, mask, cand_ids, cand_copy, cand_feats, cand_mask)]
-        return Batch(*tensors, target=torch.from_numpy(target) if targets is not None else None), all_slots
+        gold = target if targets is not None else None
+        return ArrayBatch(chars, mask, cand_ids, cand_copy, cand_feats, cand_mask, target=gold), all_slots
 
     # --- inference --------------------------------------------------------------------------
 
     def restore_tokens(self, lines: Sequence[Sequence[str]], batch_lines: int = 64) -> list[list[RestoredToken]]:
-        width = self.model.config.max_tokens
+        width = self.runtime.config.max_tokens
         # Long lines go through in windows of max_tokens; similar lengths are batched together.
         windows = [
             (n, list(tokens[s : s + width])) for n, tokens in enumerate(lines) for s in range(0, len(tokens), width)
@@ -169,7 +198,7 @@ class Restorer:
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
             batch, slots = self.encode([windows[w][1] for w in ids])
-            probs = self.model.candidate_probs(batch).numpy()
+            probs = self.runtime.candidate_probs(batch)
             for row, w in enumerate(ids):
                 line = [(x.piece, x.candidates, probs[row, j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
                 if self.rescorer is not None:
@@ -203,14 +232,14 @@ class Restorer:
     ) -> list[list[tuple[Piece, list[Candidate], np.ndarray]]]:
         """Per token of each line: its piece, its candidates and the model's probability of each
         (seq2seq: given the greedy choices before it), for rescoring with a language model."""
-        width = self.model.config.max_tokens
+        width = self.runtime.config.max_tokens
         windows = [(n, list(t[s : s + width])) for n, t in enumerate(lines) for s in range(0, len(t), width)]
         found: list[list[tuple[Piece, list[Candidate], np.ndarray]]] = [[] for _ in windows]
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))  # similar lengths batched
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
             batch, slots = self.encode([windows[w][1] for w in ids])
-            probs = self.model.candidate_probs(batch).numpy()
+            probs = self.runtime.candidate_probs(batch)
             for row, w in enumerate(ids):
                 p = probs[row]
                 found[w] = [(x.piece, x.candidates, p[j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
@@ -218,3 +247,12 @@ class Restorer:
         for (n, _), tokens in zip(windows, found, strict=True):
             out[n].extend(tokens)
         return out
+
+
+def _weights_digest(directory: Path) -> str:
+    from pipeline.errors import ModelError
+
+    try:
+        return weights_sha256(directory)
+    except FileNotFoundError as exc:
+        raise ModelError(f"restore model file missing ({exc.filename})", path=directory) from exc

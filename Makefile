@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils qpdf \
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils qpdf libjpeg-turbo-progs \
 	fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-texgyre chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +30,11 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-l", "--language", default="vie", help="tesseract language(s) (default: vie)")
     group.add_argument("--dpi", type=int, default=300, help="rasterisation DPI for scanned PDFs (default: 300)")
     group.add_argument("--max-image-pixels", type=int, default=200_000_000, help="decompression-bomb guard")
+    group.add_argument("--max-text-bytes", type=int, default=4 * 1024 * 1024, help="largest text input (4 MiB)")
     group.add_argument("--ocr-timeout", type=float, default=180.0, help="seconds per page (default: 180)")
+    group.add_argument(
+        "--file-timeout", type=float, default=7200.0, help="batch: seconds per file before it fails as stuck (7200)"
+    )
     group.add_argument("--encoding", help="force the encoding of text inputs: utf-8, utf-16, cp1258, vni, tcvn3")
     group.add_argument("--no-deskew", dest="deskew", action="store_false", help="do not straighten pages")
     group.add_argument("--no-denoise", dest="denoise", action="store_false", help="do not remove specks")
@@ -60,7 +66,9 @@ def _options(args: argparse.Namespace, **extra: object) -> Options:
         language=args.language,
         dpi=args.dpi,
         max_image_pixels=args.max_image_pixels,
+        max_text_bytes=args.max_text_bytes,
         ocr_timeout=args.ocr_timeout,
+        file_timeout=args.file_timeout,
         encoding=args.encoding,
         deskew=args.deskew,
         denoise=args.denoise,
@@ -347,11 +355,22 @@ COMMANDS = {
 }
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, `kill`, a scheduler's time limit), handled as Ctrl-C is: the
+    workers are stopped and the run files (errors.jsonl, documents.jsonl) written."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose + 1, 2)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         return int(COMMANDS[args.command](args))
     except ValidationError as exc:
@@ -360,9 +379,15 @@ def main(argv: list[str] | None = None) -> int:
     except GazetteError as exc:
         print(f"gazette: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
+    except _Terminated:
+        print("gazette: terminated (SIGTERM)", file=sys.stderr)
+        return ExitCode.terminated
     except KeyboardInterrupt:
         print("gazette: interrupted", file=sys.stderr)
         return ExitCode.interrupted
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ __all__ = [
     "EncryptedInputError",
     "ExitCode",
     "ExportError",
+    "FileTimeoutError",
     "GazetteError",
     "InputError",
     "InputTooLargeError",
@@ -53,6 +54,7 @@ class ExitCode(IntEnum):
     cluster_error = 9
     internal_error = 15
     interrupted = 130
+    terminated = 143
 
 
 class GazetteError(Exception):
@@ -202,6 +204,16 @@ class WorkerLostError(GazetteError):
     advice = (
         "Out of memory or a crash inside a library, most likely. Check the file; "
         "`gazette convert FILE -o OUT --jobs 0 -v` converts it alone, in the foreground."
+    )
+
+
+class FileTimeoutError(GazetteError):
+    """A file took longer than the per-file time limit of a batch; its worker was freed for the next."""
+
+    code = "E602"
+    advice = (
+        "The file may be huge or stuck (a damaged PDF that makes a library loop). Raise the limit "
+        "(--file-timeout) if it is merely long, or convert it alone: `gazette convert FILE -o OUT --jobs 0 -v`."
     )
 
 

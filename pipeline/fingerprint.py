@@ -92,8 +92,9 @@ def text_fingerprint(options: Options) -> tuple[str, dict[str, Any]]:
         "tesseract": tesseract,
         "restore_model": _model_fingerprint() if options.restore != "never" else None,
         "restore_data": _restore_data() if options.restore != "never" else None,
-        # Formats only decide which outputs exist; manifest rows record theirs.
-        "options": options.model_dump(mode="json", exclude={"formats"}),
+        # Formats only decide which outputs exist (manifest rows record theirs), and the time
+        # limit whether a file finishes at all: neither changes what an output says.
+        "options": options.model_dump(mode="json", exclude={"formats", "file_timeout"}),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16], parts
 

@@ -9,7 +9,10 @@ review and the searchable PDF) lives in `pipeline.sources`; `sha256_of`, `find_s
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +29,10 @@ from pipeline.errors import (
     UnsupportedInputError,
 )
 from pipeline.options import Options
-from pipeline.sources import find_source, rasterize_pdf_page, read_image_frame, sha256_of
+from pipeline.programs import run_program
+from pipeline.sources import find_source, open_regular, rasterize_pdf_page, read_image_frame, sha256_of
 from pipeline.textenc import decode_text
-from pipeline.vietnamese import normalize
+from pipeline.vietnamese import clean_text, normalize
 
 __all__ = [
     "ImagePage",
@@ -48,7 +52,6 @@ log = logging.getLogger(__name__)
 # image is decoded; Pillow's fixed global limit would refuse genuine large maps first.
 Image.MAX_IMAGE_PIXELS = None
 
-MAX_TEXT_BYTES = 64 * 1024 * 1024
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 TEXT_SUFFIXES = {".txt", ".text", ".ocr", ""}
 PDF_SUFFIXES = {".pdf"}
@@ -106,8 +109,8 @@ def open_source(path: str | Path, options: Options | None = None) -> Source:
     path = Path(path)
     options = options or Options()
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
             head = handle.read(2048)
     except FileNotFoundError as exc:
         raise InputError("no such file", path=path, advice="Check the path.") from exc
@@ -116,16 +119,25 @@ def open_source(path: str | Path, options: Options | None = None) -> Source:
     except IsADirectoryError as exc:
         raise UnsupportedInputError("is a folder, not a file", path=path) from exc
     except OSError as exc:
+        if exc.errno == errno.EINVAL:  # open_regular: a FIFO, a device, a socket
+            raise UnsupportedInputError(exc.strerror or "not a regular file", path=path) from exc
         raise InputError(f"cannot be read ({exc.strerror or exc})", path=path) from exc
     if size == 0:
         raise EmptyInputError("the file is empty (0 bytes)", path=path)
     kind = detect_kind(path, head)
     sha = sha256_of(path)
     if kind == "text":
-        if size > MAX_TEXT_BYTES:
-            raise InputTooLargeError(f"text file of {size / 1e6:.0f} MB is too large", path=path)
-        text, encoding = decode_text(path.read_bytes(), path=str(path), encoding=options.encoding)
-        return Source(path, kind, sha, text.count("\f") + 1, options, encoding, normalize(text))
+        if size > options.max_text_bytes:
+            raise InputTooLargeError(
+                f"text file of {size:,} bytes is above the limit of {options.max_text_bytes:,}",
+                path=path,
+                advice="Split it into smaller files (form feeds separate pages), or raise Options.max_text_bytes "
+                "(about 400 bytes of memory per byte of text).",
+            )
+        with open_regular(path) as handle:
+            data = handle.read()
+        text, encoding = decode_text(data, path=str(path), encoding=options.encoding)
+        return Source(path, kind, sha, text.count("\f") + 1, options, encoding, normalize(clean_text(text, keep="\f")))
     if kind == "pdf":
         return Source(path, kind, sha, _pdf_page_count(path, options), options)
     return Source(path, kind, sha, _image_frame_count(path, options), options)
@@ -177,21 +189,15 @@ def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage |
     for number in range(1, count + 1):
         page = reader.pages[number - 1]
         try:
-            layer = page.extract_text() or ""
+            layer = clean_text(page.extract_text() or "")  # a NUL or U+FFFF in it would break every XML export
         except Exception as exc:  # a broken content stream: fall back to the pixels
             log.warning("%s: page %d: text layer unreadable (%s); rasterising", path, number, exc)
             layer = ""
         if len(layer.strip()) >= options.min_text_layer_chars:
             yield TextPage(number, normalize(layer), "text-layer")
             continue
-        width_in, height_in = float(page.mediabox.width) / 72, float(page.mediabox.height) / 72
-        if width_in * height_in * options.dpi**2 > options.max_image_pixels:
-            raise InputTooLargeError(
-                f"page {number} is {width_in:.0f}×{height_in:.0f} in; at {options.dpi} DPI it exceeds "
-                f"{options.max_image_pixels} pixels",
-                path=path,
-            )
-        yield ImagePage(number, rasterize_pdf_page(path, number, options.dpi, grayscale=True), options.dpi)
+        image = rasterize_pdf_page(path, number, options.dpi, grayscale=True, max_pixels=options.max_image_pixels)
+        yield ImagePage(number, image, options.dpi)
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -214,7 +220,33 @@ def _open_image(path: Path, options: Options) -> Image.Image:
         )
     if width == 0 or height == 0:
         raise EmptyInputError("the image has no pixels", path=path)
+    if image.format == "JPEG":
+        try:
+            _check_jpeg_data(path)
+        except InputError:
+            image.close()
+            raise
     return image
+
+
+def _check_jpeg_data(path: Path, timeout: float = 120.0) -> None:
+    """CorruptInputError when the JPEG's data ends before its last row (a truncated file, even
+    with an end-of-image marker appended; a tiny file declaring a huge image). libjpeg fills
+    the missing rows with grey and only warns, which Pillow does not report, so the page would
+    convert with half its text. djpeg decodes row by row into /dev/null, in bounded memory,
+    before Pillow allocates the whole image, and prints libjpeg's warnings."""
+    argv = ["djpeg", "-grayscale", "-outfile", os.devnull, str(path)]
+    try:
+        proc = run_program(argv, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise CorruptInputError(f"its JPEG data could not be checked in {timeout:g} s", path=path) from exc
+    warnings = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    ended_early = [w for w in warnings if "premature end" in w.lower()]
+    if ended_early or proc.returncode == 1:  # 1: an error; 2: warnings only
+        reason = (ended_early or warnings or [f"djpeg exit code {proc.returncode}"])[-1]
+        raise CorruptInputError(f"the JPEG data is damaged or incomplete ({reason})", path=path)
+    for warning in warnings:  # e.g. extraneous bytes before a marker: the image is still whole
+        log.warning("%s: %s", path, warning)
 
 
 def _image_frame_count(path: Path, options: Options) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.document import Box, Line, Token
 from pipeline.errors import MissingDependencyError, OcrError
+from pipeline.programs import run_program
 from pipeline.vietnamese import normalize
 
 __all__ = ["OcrTimeoutError", "TesseractResult", "ocr_array", "parse_tsv", "probe", "run_tesseract"]
@@ -90,13 +91,10 @@ def run_tesseract(
         argv += ["--dpi", str(dpi)]
     argv.append("tsv")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    log.debug("running %s", " ".join(argv))
     try:
-        proc = subprocess.run(argv, input=png.tobytes(), capture_output=True, timeout=timeout, env=env)
+        proc = run_program(argv, stdin=png.tobytes(), timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
         raise OcrTimeoutError(f"tesseract took longer than {timeout:g} s on this page") from exc
-    except FileNotFoundError as exc:
-        raise MissingDependencyError("the tesseract program is not installed") from exc
     stderr = proc.stderr.decode("utf-8", "replace").splitlines()
     notes = [line for line in stderr if line.strip() and not line.startswith(_HARMLESS)]
     if proc.returncode != 0:

@@ -20,6 +20,12 @@ class Options(BaseModel):
         200_000_000, ge=1, description="Refuse images above this many pixels (decompression-bomb guard)."
     )
     max_pages: int = Field(2000, ge=1, description="Refuse documents with more pages than this.")
+    max_text_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1,
+        description="Refuse text inputs larger than this: a converted text costs about 400 bytes of memory "
+        "per byte of input, so the default bounds a worker near 1.7 GB.",
+    )
     encoding: str | None = Field(None, description="Force the encoding of text inputs (default: detect).")
     min_text_layer_chars: int = Field(
         20, ge=0, description="A PDF page whose text layer has fewer characters is treated as scanned."
@@ -31,6 +37,11 @@ class Options(BaseModel):
     # ocr
     language: str = Field("vie", description="Tesseract language(s), e.g. 'vie' or 'vie+eng'.")
     ocr_timeout: float = Field(180.0, gt=0, description="Seconds allowed per page before tesseract is stopped.")
+    file_timeout: float | None = Field(
+        7200.0,
+        gt=0,
+        description="Batch runs: seconds allowed per file (all its pages) before it fails as stuck; None: no limit.",
+    )
     low_confidence: float = Field(0.6, ge=0, le=1, description="Tokens below this OCR confidence are flagged.")
     # restore
     restore: Literal["auto", "always", "never"] = Field(

@@ -10,21 +10,41 @@ accepted it (with `find_source(..., verify=True)` checking it is that very file)
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
 from pipeline.document import Document
-from pipeline.errors import CorruptInputError, MissingDependencyError, SourceMissingError
+from pipeline.errors import CorruptInputError, InputTooLargeError, MissingDependencyError, SourceMissingError
 from pipeline.names import path_from_uri
+from pipeline.options import Options
 
-__all__ = ["find_source", "rasterize_pdf_page", "read_image_frame", "sha256_of"]
+__all__ = ["find_source", "open_regular", "pdf_page_inches", "rasterize_pdf_page", "read_image_frame", "sha256_of"]
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading; OSError(EINVAL) for a FIFO, a device or a socket (also behind
+    a symlink), which would block or read forever. Opened without blocking, so a FIFO with no
+    writer is refused instead of hanging the run."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket)", str(path))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -46,11 +66,42 @@ def find_source(document: Document, root: str | Path | None = None, verify: bool
     return path
 
 
-def rasterize_pdf_page(path: Path, number: int, dpi: int, grayscale: bool = False) -> Image.Image:
-    """Page `number` (1-based) of a PDF as pixels, by poppler's pdftoppm."""
+def pdf_page_inches(path: Path, number: int) -> tuple[float, float]:
+    """Width and height of page `number` in inches, as pdftoppm renders it: the larger of the
+    media and crop boxes, sides taken absolute (an inverted box `[0 0 7200 -7200]` is as large
+    as an upright one) and scaled by the page's /UserUnit."""
+    from pypdf import PdfReader
+
+    try:
+        page = PdfReader(path, strict=False).pages[number - 1]
+        unit = float(page.get("/UserUnit", 1) or 1)
+        boxes = [page.mediabox, page.cropbox]
+        width = max(abs(float(box.width)) for box in boxes) * unit / 72
+        height = max(abs(float(box.height)) for box in boxes) * unit / 72
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+        problem = f"page {number}: its size cannot be read ({type(exc).__name__}: {exc})"
+        raise CorruptInputError(problem, path=path) from exc
+    return width, height
+
+
+def rasterize_pdf_page(
+    path: Path, number: int, dpi: int, grayscale: bool = False, max_pixels: int | None = None
+) -> Image.Image:
+    """Page `number` (1-based) of a PDF as pixels, by poppler's pdftoppm; InputTooLargeError
+    before any pixel is drawn when the page at `dpi` exceeds `max_pixels` (default: the
+    Options default), whoever asks (conversion, review, the searchable PDF)."""
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
+    limit = max_pixels if max_pixels is not None else Options().max_image_pixels
+    width_in, height_in = pdf_page_inches(path, number)
+    expected = (round(width_in * dpi), round(height_in * dpi))
+    if expected[0] * expected[1] > limit:
+        raise InputTooLargeError(
+            f"page {number} is {width_in:.0f}×{height_in:.0f} in; at {dpi} DPI it exceeds {limit:,} pixels",
+            path=path,
+            advice="Convert it at a lower --dpi, or raise the limit (Options.max_image_pixels) if the page is real.",
+        )
     try:
         images = convert_from_path(path, dpi=dpi, first_page=number, last_page=number, grayscale=grayscale)
     except PDFInfoNotInstalledError as exc:
@@ -59,7 +110,16 @@ def rasterize_pdf_page(path: Path, number: int, dpi: int, grayscale: bool = Fals
         raise CorruptInputError(f"page {number} cannot be rasterised ({exc})", path=path) from exc
     if not images:
         raise CorruptInputError(f"page {number} cannot be rasterised", path=path)
-    return images[0]
+    image = images[0]
+    # pdftoppm may give up on a page silently (a 1×1 image, exit 0): a page must come out at
+    # about the size its boxes say, either way round (/Rotate).
+    if min(image.size) < 0.5 * min(expected) or max(image.size) < 0.5 * max(expected):
+        raise CorruptInputError(
+            f"page {number} came out at {image.size[0]}×{image.size[1]} pixels instead of about "
+            f"{expected[0]}×{expected[1]}",
+            path=path,
+        )
+    return image
 
 
 def read_image_frame(path: Path, number: int) -> Image.Image:

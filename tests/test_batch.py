@@ -21,7 +21,7 @@ from pipeline.batch.run import BatchSummary
 from pipeline.cli import main
 from pipeline.errors import DiskFullError, ExitCode, ExportError, OutputConflictError, OutputLockedError
 from pipeline.export.json import from_json
-from pipeline.files import STALE_TEMP, atomic_write_chunks, output_error
+from pipeline.files import atomic_write_chunks, output_error, staging
 from pipeline.options import Options
 from pipeline.review.journal import Journal, new_record
 
@@ -195,16 +195,20 @@ def test_output_folder_that_is_an_input_folder_is_refused(tmp_path: Path, capsys
     assert convert_many([root], root / "out", TEXT_ONLY, INLINE).converted == 1  # a folder inside it is fine
 
 
-def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+def test_stale_temp_files_of_a_killed_run_are_removed_and_nothing_else(tmp_path: Path) -> None:
     root = _texts(tmp_path / "in", 1)
     out = tmp_path / "out"
-    (out / "sub").mkdir(parents=True)
-    stale = out / "sub" / ".t0.txt.json.ab_c1234.tmp"
+    (out / ".gazette" / "tmp").mkdir(parents=True)
+    stale = out / ".gazette" / "tmp" / ".t0.txt.json.ab_c1234.tmp"
     stale.write_text('{"trunc')
+    (out / "sub").mkdir()
+    lookalike = out / "sub" / ".report.ab_c1234.tmp"  # a user's file named like a temp file
+    lookalike.write_text("a user's file")
     keep = out / "sub" / "notes.tmp"
     keep.write_text("a user's file")
     convert_many([root], out, TEXT_ONLY, INLINE)
-    assert not stale.exists() and keep.exists()
+    assert not stale.exists() and keep.exists() and lookalike.exists()
+    assert not list((out / ".gazette" / "tmp").iterdir())
 
 
 def _open_files() -> list[str]:
@@ -271,7 +275,7 @@ def test_manifest_write_errors_are_typed(tmp_path: Path) -> None:
         manifest.remember("key", 1)
 
 
-def test_atomic_write_chunks_streams_names_its_temp_for_the_sweep_and_maps_a_full_disk(
+def test_atomic_write_chunks_streams_stages_its_temp_and_maps_a_full_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "sub" / "documents.jsonl"
@@ -284,7 +288,19 @@ def test_atomic_write_chunks_streams_names_its_temp_for_the_sweep_and_maps_a_ful
 
     atomic_write_chunks(target, chunks())
     assert target.read_bytes() == b"one\ntwo\n" and [p.name for p in target.parent.iterdir()] == [target.name]
-    assert len(temps) == 1 and STALE_TEMP.match(temps[0])  # what the batch sweeps after a kill
+    assert len(temps) == 1 and temps[0].startswith(".documents.jsonl.") and temps[0].endswith(".tmp")
+    staged: list[str] = []
+
+    def chunks_seen_from_staging():
+        yield b"three\n"
+        staged.extend(p.name for p in (tmp_path / "staging").iterdir())
+        temps.extend(p.name for p in target.parent.iterdir())
+
+    temps.clear()
+    with staging(tmp_path / "staging") as folder:
+        atomic_write_chunks(target, chunks_seen_from_staging())
+    assert target.read_bytes() == b"three\n" and not list(folder.iterdir())
+    assert len(staged) == 1 and temps == [target.name]  # the temp sat in the staging folder only
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
@@ -295,7 +311,7 @@ def test_atomic_write_chunks_streams_names_its_temp_for_the_sweep_and_maps_a_ful
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(DiskFullError, match=re.escape(f"disk full writing {target}")):
         atomic_write_chunks(target, [b"new"])
-    assert target.read_bytes() == b"one\ntwo\n" and len(list(target.parent.iterdir())) == 1
+    assert target.read_bytes() == b"three\n" and len(list(target.parent.iterdir())) == 1
     denied = output_error(OSError(errno.EACCES, "Permission denied"), target)
     assert type(denied) is ExportError and "cannot write output (Permission denied)" in denied.message
 

@@ -132,14 +132,14 @@ def test_unreadable_file_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.Mo
     if os.geteuid() == 0:
         # chmod 000 does not stop root: deny the file the way the kernel would anyone else,
         # in this process (a worker process would not see the patch).
-        real_open = Path.open
+        real_open = os.open
 
-        def deny(self: Path, *args, **kwargs):
-            if self == locked:
-                raise PermissionError(13, "Permission denied", str(self))
-            return real_open(self, *args, **kwargs)
+        def deny(path, *args, **kwargs):
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "open", deny)
+        monkeypatch.setattr(os, "open", deny)
         batch = BatchOptions(jobs=0, progress="none")
     summary = convert_many([root], tmp_path / "out", FAST, batch)
     assert (summary.converted, summary.failures_by_kind) == (1, {"InputError": 1})
@@ -329,16 +329,22 @@ def test_killed_run_then_rerun_finishes_without_redoing(
     def scan(path: Path) -> None:
         short_page.save(path, save_all=True, append_images=[short_page], dpi=(300, 300))
 
-    # Two "scans" are named pipes: a worker that opens one waits until the test is done with
-    # the run, so the kill always lands mid-run. Longest first: the four real scans (largest)
-    # are converted, then both workers wait on the pipes and the texts never start.
+    def gate(path: Path) -> None:
+        clean = render_pages([Para(line) for line in LINES])[0].image  # compresses well, unlike a noisy scan
+        clean.save(path, save_all=True, append_images=[clean] * 199, dpi=(300, 300), compression="tiff_adobe_deflate")
+
+    # Two "scans" are gates: many compressed frames, so they are smaller on disk than the four
+    # uncompressed real scans (longest first goes by kind, then size) yet take minutes to read.
+    # The four real scans are converted first, then both workers sit on the gates and the
+    # texts never start, so the kill always lands mid-run.
     gates = [root / "scan4.tif", root / "scan5.tif"]
     for n in range(6):
         if root / f"scan{n}.tif" in gates:
-            os.mkfifo(root / f"scan{n}.tif")
+            gate(root / f"scan{n}.tif")
         else:
             scan(root / f"scan{n}.tif")
         (root / f"text{n}.txt").write_text(f"Đơn vị chủ trì: Sở Nội vụ, văn bản {n}.\n", encoding="utf-8")
+    assert all(slow.stat().st_size < (root / "scan0.tif").stat().st_size for slow in gates)
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "pipeline.cli", "convert", str(root), "-o", str(out), "--jobs", "2",
             "--restore", "never", "-f", "json,txt,jsonl"]  # fmt: skip
@@ -366,9 +372,8 @@ def test_killed_run_then_rerun_finishes_without_redoing(
     for output in out.rglob("*.json"):
         json.loads(output.read_text(encoding="utf-8"))  # none truncated: written by atomic rename
     finished = {name: (out / f"{name}.json").stat().st_mtime_ns for name in done}
-    for gate in gates:
-        gate.unlink()
-        scan(gate)
+    for slow in gates:
+        scan(slow)
 
     rerun = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     assert rerun.returncode == ExitCode.ok, rerun.stderr
@@ -380,3 +385,55 @@ def test_killed_run_then_rerun_finishes_without_redoing(
     assert sorted(Path(json.loads(line)["source_path"]).name for line in lines) == sorted(
         p.name for p in root.iterdir()
     )
+
+
+def _group_alive(pgid: int) -> bool:
+    """A process of the group still runs (zombies, such as the parent this test has not reaped
+    yet, do not count)."""
+    return any(_in_group(p, pgid) for p in Path("/proc").iterdir() if p.name.isdigit())
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill -9"])
+def test_workers_do_not_outlive_their_parent(tmp_path: Path, signal_number: signal.Signals) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    clean = render_pages([Para(line) for line in LINES])[0].image
+    for n in range(2):  # two long multi-page scans: both workers are busy when the signal comes
+        clean.save(root / f"long{n}.tif", save_all=True, append_images=[clean] * 99, dpi=(300, 300))
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "pipeline.cli", "convert", str(root), "-o", str(out), "--jobs", "2",
+            "--restore", "never", "-f", "json"]  # fmt: skip
+    parent = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len([p for p in Path("/proc").iterdir() if p.name.isdigit() and _in_group(p, parent.pid)]) < 4:
+            assert parent.poll() is None and time.monotonic() < deadline, parent.communicate()
+            time.sleep(0.1)  # the parent, the forkserver and two workers
+        time.sleep(1.0)
+        os.kill(parent.pid, signal_number)  # the parent alone, as a service manager or the OOM killer would
+        deadline = time.monotonic() + 30
+        while _group_alive(parent.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [(p.name, (p / "cmdline").read_bytes()[:80]) for p in Path("/proc").iterdir()
+                if p.name.isdigit() and _in_group(p, parent.pid)]  # fmt: skip
+        assert not left, f"processes outlived the parent: {left}"
+        _, stderr = parent.communicate(timeout=10)
+    finally:
+        if _group_alive(parent.pid):
+            os.killpg(parent.pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.communicate()
+    if signal_number == signal.SIGTERM:
+        assert parent.returncode == ExitCode.terminated, stderr
+        assert "terminated (SIGTERM)" in stderr
+        assert (out / "errors.jsonl").exists()  # the run files are written, as after Ctrl-C
+    else:
+        assert parent.returncode == -signal.SIGKILL
+
+
+def _in_group(proc: Path, pgid: int) -> bool:
+    try:
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return int(fields[2]) == pgid and fields[0] != "Z"  # fields after the name: state, ppid, pgrp

@@ -109,3 +109,73 @@ def test_error_records_of_bad_names_are_valid_utf8(tmp_path: Path) -> None:
     assert summary.failed == 1
     (record,) = [json.loads(line) for line in (out / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
     assert record["path"].endswith("empty\ufffd.txt") and record["error"] == "EmptyInputError"
+
+
+def test_special_files_are_skipped_in_folders_and_refused_by_name(tmp_path: Path) -> None:
+    root = _texts(tmp_path / "in", 1)
+    os.mkfifo(root / "pipe.txt")  # would block the hash forever
+    os.symlink("/dev/zero", root / "zero.txt")  # would read forever
+    out = tmp_path / "out"
+    summary = convert_many([root], out, TEXT_ONLY, INLINE)
+    assert (summary.found, summary.converted, summary.failed) == (1, 1, 0)
+    named = convert_many([root / "pipe.txt", root / "zero.txt"], tmp_path / "out2", TEXT_ONLY, INLINE)
+    assert (named.failed, dict(named.failures_by_kind)) == (2, {"UnsupportedInputError": 2})
+    messages = [json.loads(line)["message"] for line in (tmp_path / "out2" / "errors.jsonl").open()]
+    assert all("not a regular file" in message for message in messages)
+
+
+def test_a_file_past_the_time_limit_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import pipeline.batch.task as task
+
+    root = _texts(tmp_path / "in", 2)
+    real_convert = task.convert
+
+    def stuck_on_first(path: Path, options: Options):
+        if Path(path).name == "t000.txt":
+            time.sleep(30)  # a read that never returns, as far as the batch can tell
+        return real_convert(path, options)
+
+    monkeypatch.setattr(task, "convert", stuck_on_first)
+    started = time.monotonic()
+    options = TEXT_ONLY.model_copy(update={"file_timeout": 1.0})
+    summary = convert_many([root], tmp_path / "out", options, INLINE)
+    assert time.monotonic() - started < 20
+    assert (summary.converted, dict(summary.failures_by_kind)) == (1, {"FileTimeoutError": 1})
+
+
+def test_an_input_subfolder_holding_inputs_is_refused_as_output(tmp_path: Path) -> None:
+    from pipeline.errors import OutputConflictError
+
+    root = _texts(tmp_path / "in", 1)
+    _texts(root / "2019", 2)
+    with pytest.raises(OutputConflictError, match="holds input files"):
+        convert_many([root], root / "2019", TEXT_ONLY, INLINE)
+    assert not (root / "2019" / ".gazette").exists()
+    # A new folder inside the input is fine, and stays fine once gazette has written to it.
+    assert convert_many([root], root / "out", TEXT_ONLY, INLINE).converted == 3
+    assert convert_many([root], root / "out", TEXT_ONLY, INLINE).skipped == 3
+
+
+def test_a_failed_rerun_keeps_the_outputs_of_the_same_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.batch.task as task
+    from pipeline.errors import OcrError
+
+    root = _texts(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    before = (out / "t000.txt.json").read_bytes()
+
+    def failing(path: Path, options: Options):
+        raise OcrError("tesseract failed", path=path)
+
+    monkeypatch.setattr(task, "convert", failing)
+    summary = convert_many([root], out, TEXT_ONLY, BatchOptions(jobs=0, progress="none", force=True))
+    assert summary.failed == 1
+    assert (out / "t000.txt.json").read_bytes() == before  # nothing converted is lost
+    monkeypatch.undo()
+    (root / "t000.txt").write_text(PLAN_LINE.format(n=5), encoding="utf-8")  # other content now
+    monkeypatch.setattr(task, "convert", failing)
+    convert_many([root], out, TEXT_ONLY, INLINE)
+    assert not (out / "t000.txt.json").exists()  # outputs of other content are not this file's

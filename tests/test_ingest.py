@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
+import resource
+import struct
 import subprocess
 from pathlib import Path
 
@@ -184,15 +188,15 @@ def test_unreadable_and_missing_files(tmp_path: Path, monkeypatch: pytest.Monkey
     _expect(tmp_path / "missing.pdf", InputError)
     locked = tmp_path / "locked.txt"
     locked.write_text("Sở Nội vụ\n")
-    real_open = Path.open
+    real_open = os.open
 
-    def deny(self: Path, *args, **kwargs):
-        if self == locked:
+    def deny(path, *args, **kwargs):
+        if Path(path) == locked:
             raise PermissionError(13, "Permission denied")
-        return real_open(self, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
     # Simulated, because tests often run as root, for whom chmod 000 changes nothing.
-    monkeypatch.setattr(Path, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     error = _expect(locked, InputError)
     assert "permission denied" in error.message
 
@@ -207,3 +211,77 @@ def test_a_frame_of_a_multipage_tiff_is_read_again_by_seeking_to_it(tmp_path: Pa
     assert third.size == (40, 30) and third.getpixel((5, 5)) == 200
     with pytest.raises(CorruptInputError, match="no frame 4"):
         read_image_frame(tmp_path / "a.tif", 4)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_truncated_jpeg_with_an_end_marker_appended_is_corrupt(tmp_path: Path, short_page: Image.Image) -> None:
+    data = _jpeg(short_page)
+    whole = tmp_path / "whole.jpg"
+    whole.write_bytes(data)
+    assert list(open_source(whole).pages())  # the intact file reads
+    half = tmp_path / "half.jpg"
+    half.write_bytes(data[: len(data) // 2] + b"\xff\xd9")  # Pillow alone reads this as a grey-bottomed page
+    error = _expect(half, CorruptInputError)
+    assert "JPEG data is damaged or incomplete" in error.message and "premature end" in error.message
+
+
+def test_a_tiny_jpeg_declaring_a_huge_image_is_corrupt_not_decoded(tmp_path: Path) -> None:
+    data = bytearray(_jpeg(Image.new("L", (16, 16), 255)))
+    frame = data.index(b"\xff\xc0")  # SOF0: length(2) precision(1) height(2) width(2)
+    data[frame + 5 : frame + 9] = struct.pack(">HH", 14000, 14000)
+    lying = tmp_path / "lying.jpg"
+    lying.write_bytes(bytes(data))
+    assert len(data) < 1000 and Image.open(lying).size == (14000, 14000)
+    started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _expect(lying, CorruptInputError)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - started < 50 * 1024  # KiB: never decoded in full
+
+
+def _pdf_page(path: Path, width: float, height: float, text: str | None = None, box: list[float] | None = None) -> Path:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, FloatObject, NameObject
+    from reportlab.pdfgen import canvas
+
+    drawing = canvas.Canvas(str(path), pagesize=(width, height))
+    if text:
+        drawing.setFont("Helvetica", 12)
+        drawing.drawString(72, height - 72, text)
+    drawing.showPage()
+    drawing.save()
+    if box is not None:
+        writer = PdfWriter()
+        writer.add_page(PdfReader(path).pages[0])
+        writer.pages[0][NameObject("/MediaBox")] = ArrayObject(FloatObject(v) for v in box)
+        with path.open("wb") as handle:
+            writer.write(handle)
+    return path
+
+
+def test_an_inverted_media_box_is_measured_by_its_absolute_size(tmp_path: Path) -> None:
+    pdf = _pdf_page(tmp_path / "inverted.pdf", 612, 792, box=[0, 0, 7200, -7200])  # 100 × 100 in, upside down
+    error = _expect(pdf, InputTooLargeError)
+    assert "100×100 in" in error.message
+
+
+def test_every_rasterisation_is_checked_also_of_text_layer_pages(tmp_path: Path) -> None:
+    from pipeline.sources import rasterize_pdf_page
+
+    pdf = _pdf_page(tmp_path / "poster.pdf", 7200, 7200, text="Ke hoach so 12/KH-UBND ve chuyen doi so nam 2025")
+    document = convert(pdf, Options(restore="never"))  # the text layer converts without pixels
+    assert document.pages[0].source == "text-layer"
+    with pytest.raises(InputTooLargeError, match="exceeds"):
+        rasterize_pdf_page(pdf, 1, 300)  # as review and the searchable PDF would ask for it
+    assert rasterize_pdf_page(pdf, 1, 10).size == (1000, 1000)  # within the limit: the size its box says
+
+
+def test_text_inputs_above_the_size_limit_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dump.txt"
+    path.write_text("Sở Nội vụ chủ trì.\n" * 1000, encoding="utf-8")
+    error = _expect(path, InputTooLargeError, Options(max_text_bytes=10_000))
+    assert "above the limit of 10,000" in error.message and "max_text_bytes" in error.message
+    assert list(open_source(path, Options(max_text_bytes=100_000)).pages())

@@ -18,10 +18,10 @@ from pipeline.batch.manifest import Manifest, OutputLock, Row
 from pipeline.batch.progress import ProgressKind, Reporter, make_reporter
 from pipeline.batch.recover import rebuild_rows
 from pipeline.batch.runners import Task, run_inline, run_pool
-from pipeline.batch.task import STATE_DIR, FileResult, convert_one, resegment_one
+from pipeline.batch.task import STATE_DIR, FileResult, convert_one, resegment_one, staging_folder
 from pipeline.batch.walk import WorkItem, check_output_folder, find_inputs
 from pipeline.errors import ExitCode, OutputConflictError
-from pipeline.files import STALE_TEMP, atomic_write_chunks
+from pipeline.files import atomic_write_chunks, staging
 from pipeline.fingerprint import fingerprints, split_key
 from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, sha256_of
 from pipeline.options import Options
@@ -147,11 +147,12 @@ def _longest_first(items: list[WorkItem]) -> list[WorkItem]:
 
 
 def _sweep_stale_temps(out_dir: Path) -> None:
-    """Temp files of atomic writes killed mid-way (kill -9, power cut) are never outputs."""
-    for folder, _, files in os.walk(out_dir):
-        for name in files:
-            if STALE_TEMP.match(name):
-                Path(folder, name).unlink(missing_ok=True)
+    """Temp files of atomic writes killed mid-way (kill -9, power cut) are never outputs. Only
+    the staging folder is swept: nothing else under OUT is gazette's to delete."""
+    folder = staging_folder(out_dir)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
 
 
 def _write_run_files(
@@ -254,7 +255,7 @@ def convert_many(
     summary = BatchSummary(out_dir)
     reporter = reporter or make_reporter(batch.progress)
     state = out_dir / STATE_DIR
-    with OutputLock(state / "lock", out_dir):
+    with OutputLock(state / "lock", out_dir), staging(staging_folder(out_dir)):
         _sweep_stale_temps(out_dir)
         version, parts = fingerprints(options)
         manifest = Manifest(state / "manifest.sqlite")

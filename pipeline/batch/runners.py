@@ -66,7 +66,8 @@ def _new_pool(jobs: int, options: Options) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipeline.batch.task"])
     level = logging.getLogger("pipeline").getEffectiveLevel()
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=prepare_worker, initargs=(options, level))
+    warm_up = (options, level, os.getpid())
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=prepare_worker, initargs=warm_up)
     try:
         for future in [pool.submit(_ready) for _ in range(jobs)]:
             future.result()

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.api import convert, resegment
-from pipeline.batch.walk import WorkItem
+from pipeline.batch.guard import file_deadline, watch_parent
+from pipeline.batch.walk import STATE_DIR, WorkItem
 from pipeline.document import Document
 from pipeline.errors import DiskFullError, GazetteError, InternalError
 from pipeline.export import output_files, to_jsonl_line, write_outputs
 from pipeline.export.json import from_json
-from pipeline.files import atomic_write_text
+from pipeline.files import atomic_write_text, staging
 from pipeline.ingest import sha256_of
 from pipeline.names import display_path
 from pipeline.options import Options
@@ -35,8 +36,6 @@ __all__ = ["STATE_DIR", "FileResult", "convert_one", "jsonl_part", "prepare_work
 
 log = logging.getLogger(__name__)
 
-# The batch's own state inside the output folder: manifest, lock, JSONL parts.
-STATE_DIR = ".gazette"
 # Outputs that hold the plan; the others (text, ALTO, PAGE, hOCR, PDF) hold only the words.
 PLAN_FORMATS = ("json",)
 
@@ -68,6 +67,12 @@ class FileResult:
             error.path = display_path(item.path)
         record = {**error.to_record(), "path": display_path(item.path)}
         return cls(item, False, error=record, fatal=isinstance(error, DiskFullError), **fields)
+
+
+def staging_folder(out_dir: Path) -> Path:
+    """Where a batch's atomic writes keep their temp files (pipeline.files.staging): the only
+    place its sweep after a killed run deletes anything."""
+    return out_dir / STATE_DIR / "tmp"
 
 
 def jsonl_part(relative: Path) -> Path:
@@ -108,12 +113,18 @@ def _unexpected(exc: Exception) -> InternalError:
 def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
     """Convert one file and write its outputs atomically; a failure becomes a FileResult
     (with the errors.jsonl record), never an exception, so one bad file never stops a batch."""
+    with staging(staging_folder(out_dir)):
+        return _convert_one(item, out_dir, options)
+
+
+def _convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
     started = time.perf_counter()
     size, mtime_ns = _stat(item.path)
     written: list[Path] = []
     try:
         try:
-            document = convert(item.path, options)
+            with file_deadline(options.file_timeout):
+                document = convert(item.path, options)
             document = _with_corrections(document, out_dir, item)
             written = write_outputs(document, out_dir / item.relative, options.formats)
             if "jsonl" in options.formats:
@@ -126,16 +137,19 @@ def convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
             log.debug("unexpected error on %s", item.path, exc_info=True)
             raise _unexpected(exc) from exc
     except GazetteError as exc:
-        # Outputs of an earlier conversion no longer describe this input; a reader must not
-        # take them for its current outputs.
-        for target in [*written, *_earlier_outputs(item, out_dir)]:
+        sha256 = _hash(item.path)
+        # Outputs of an earlier conversion of other content no longer describe this input; a
+        # reader must not take them for its current outputs. Those of this very content (a
+        # re-run with --force, a new version failing) stay: nothing converted is lost.
+        stale = written if _earlier_content(item, out_dir) == sha256 else [*written, *_earlier_outputs(item, out_dir)]
+        for target in stale:
             target.unlink(missing_ok=True)
         return _stamped(
             FileResult.failed(
                 item,
                 exc,
                 seconds=time.perf_counter() - started,
-                sha256=_hash(item.path),
+                sha256=sha256,
                 size=size,
                 mtime_ns=mtime_ns,
             )
@@ -211,14 +225,26 @@ def _journal_records(out_dir: Path) -> list[CorrectionRecord]:
     return records
 
 
+def _earlier_content(item: WorkItem, out_dir: Path) -> str | None:
+    """sha256 of the input an earlier conversion's Document describes (None: none readable)."""
+    stem = out_dir / item.relative
+    try:
+        return from_json(stem.with_name(stem.name + ".json").read_text(encoding="utf-8")).sha256
+    except (OSError, ValueError):
+        return None
+
+
 def _earlier_outputs(item: WorkItem, out_dir: Path) -> list[Path]:
     return [*output_files(out_dir / item.relative), out_dir / jsonl_part(item.relative)]
 
 
-def prepare_worker(options: Options, log_level: int = logging.WARNING) -> None:
+def prepare_worker(options: Options, log_level: int = logging.WARNING, parent_pid: int | None = None) -> None:
     """Run once in every worker process before its first file: load the restore model and
     probe tesseract now, so no file pays for them, with one thread each (parallelism comes
-    from the workers; more threads per worker would only oversubscribe the cores)."""
+    from the workers; more threads per worker would only oversubscribe the cores); and end
+    this worker when the batch's process `parent_pid` dies."""
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # Only the parent reports; a worker's own log lines would break through the progress bar.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +12,13 @@ from pathlib import Path
 from pipeline.errors import OutputConflictError
 from pipeline.ingest import IMAGE_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
 
-__all__ = ["INPUT_SUFFIXES", "WorkItem", "check_output_folder", "find_inputs"]
+__all__ = ["INPUT_SUFFIXES", "STATE_DIR", "WorkItem", "check_output_folder", "find_inputs"]
 
 log = logging.getLogger(__name__)
 
+# The batch's own state inside an output folder (manifest, lock, JSONL parts, temp files); a
+# folder that has it is gazette's, never an input.
+STATE_DIR = ".gazette"
 INPUT_SUFFIXES = PDF_SUFFIXES | IMAGE_SUFFIXES | (TEXT_SUFFIXES - {""})
 
 
@@ -27,6 +31,14 @@ class WorkItem:
     relative: Path
 
 
+def _regular(path: Path) -> bool:
+    """A regular file, or a name that cannot be read (its conversion then says why)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         stat = os.stat(path)
@@ -36,17 +48,30 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def check_output_folder(inputs: Iterable[str | Path], out_dir: str | Path) -> None:
-    """Refuse an output folder that is one of the input folders: `find_inputs` never walks the
-    output folder, so nothing in that input would be converted."""
-    out = _identity(Path(out_dir))
-    if out is None:
+    """Refuse an output folder whose input files would be skipped: `find_inputs` never walks
+    the output folder, so an input folder used as OUT, or a subfolder of an input that holds
+    inputs of its own (`convert A -o A/2019`), would lose its files silently. A new folder, or
+    one gazette already writes to (it has .gazette/), may lie inside an input."""
+    out = Path(out_dir)
+    identity = _identity(out)
+    if identity is None:
         return  # not created yet: no input can be it
     for raw in inputs:
-        if Path(raw).is_dir() and _identity(Path(raw)) == out:
+        if not Path(raw).is_dir():
+            continue
+        if _identity(Path(raw)) == identity:
             raise OutputConflictError(
                 f"the output folder is the input folder {raw}, so none of its files would be converted",
                 path=out_dir,
                 advice=f"Pass an output folder outside it, or a new folder inside it (-o {Path(raw) / 'out'}).",
+            )
+        inside = Path(os.path.realpath(out)).is_relative_to(os.path.realpath(raw))
+        if inside and not (out / STATE_DIR).is_dir() and next(find_inputs([out]), None) is not None:
+            raise OutputConflictError(
+                f"the output folder is a folder of the input {raw} that holds input files, which would not be "
+                "converted",
+                path=out_dir,
+                advice=f"Pass an output folder outside {raw}, or a new folder.",
             )
 
 
@@ -73,5 +98,9 @@ def find_inputs(inputs: Iterable[str | Path], exclude: str | Path | None = None)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 path = Path(folder) / name
-                if not name.startswith(".") and path.suffix.lower() in INPUT_SUFFIXES:
-                    yield WorkItem(path, path.relative_to(root))
+                if name.startswith(".") or path.suffix.lower() not in INPUT_SUFFIXES:
+                    continue
+                if not _regular(path):  # a FIFO or a device would block or read forever
+                    log.warning("%s: skipped, not a regular file (a FIFO, device or socket)", path)
+                    continue
+                yield WorkItem(path, path.relative_to(root))

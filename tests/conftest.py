@@ -1,17 +1,22 @@
-"""Shared fixtures: the project's own plan text, rendered into page images and files."""
+"""Shared fixtures: the project's own plan text, rendered into page images and files; the official
+ALTO and PAGE schemas (tests/resources), loaded without network."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from PIL import Image
 
 from pipeline.synth import PageStyle, RenderedPage, degrade, plan_paragraphs, render_pages, scanned
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
 SEEDS = ROOT.parent / "shared" / "seeds"
 SAMPLE_TEXT = ROOT / "samples" / "source" / "ke-hoach-mau.txt"
 
@@ -58,12 +63,57 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
     return path
 
 
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMAS = ROOT / "tests" / "resources"
 
 
 @pytest.fixture(scope="session")
 def schemas_dir() -> Path:
-    """The official ALTO, PAGE and XLink schemas (../shared/schemas, see its README)."""
-    if not (SCHEMAS / "alto-4-4.xsd").is_file():
-        pytest.skip("../shared/schemas is absent")
+    """The official ALTO, PAGE and XLink schemas, shipped with the tests (tests/resources/README.md):
+    every export is validated in every run."""
     return SCHEMAS
+
+
+_XLINK_URL = "http://www.loc.gov/standards/xlink/xlink.xsd"
+
+
+class _LocalXlink(etree.Resolver):
+    """ALTO imports XLink from the Library of Congress; the tests have no network."""
+
+    def __init__(self, schemas: Path) -> None:
+        super().__init__()
+        self.schemas = schemas
+
+    def resolve(self, system_url: str, public_id: str | None, context: object) -> object:
+        if system_url == _XLINK_URL or system_url.endswith("/xlink.xsd"):
+            return self.resolve_filename(str(self.schemas / "xlink.xsd"), context)
+        return None
+
+
+def _schema(schemas: Path, name: str) -> etree.XMLSchema:
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(_LocalXlink(schemas))
+    return etree.XMLSchema(etree.parse(str(schemas / name), parser))
+
+
+Validator = Callable[[str], etree._Element]
+
+
+def _validator(schema: etree.XMLSchema) -> Validator:
+    def validate(xml: str) -> etree._Element:
+        tree = etree.fromstring(xml.encode("utf-8"))
+        if not schema.validate(tree):
+            raise AssertionError("\n".join(str(e) for e in schema.error_log))
+        return tree
+
+    return validate
+
+
+@pytest.fixture(scope="session")
+def valid_alto(schemas_dir: Path) -> Validator:
+    """Parses an ALTO string and asserts it is valid ALTO 4.4; returns the root element."""
+    return _validator(_schema(schemas_dir, "alto-4-4.xsd"))
+
+
+@pytest.fixture(scope="session")
+def valid_page(schemas_dir: Path) -> Validator:
+    return _validator(_schema(schemas_dir, "pagecontent-2019-07-15.xsd"))

@@ -1,65 +1,18 @@
 """Documents to export: real conversions (tesseract on pages the project renders itself) and a
-hand-made document with the cases OCR alone never produces (restored, split, corrected words);
-plus the official schemas, loaded without network."""
+hand-made document with the cases OCR alone never produces (restored, split, corrected words).
+The schema validators (valid_alto, valid_page) are in tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lxml import etree
 from PIL import Image
 
 from pipeline import convert
 from pipeline.document import Box, Correction, Document, Line, Page, Provenance, Token
 from pipeline.options import Options
 from pipeline.synth import PageStyle, RenderedPage, plan_paragraphs, render_pages
-
-_XLINK_URL = "http://www.loc.gov/standards/xlink/xlink.xsd"
-
-
-class _LocalXlink(etree.Resolver):
-    """ALTO imports XLink from the Library of Congress; the tests have no network."""
-
-    def __init__(self, schemas: Path) -> None:
-        super().__init__()
-        self.schemas = schemas
-
-    def resolve(self, system_url: str, public_id: str | None, context: object) -> object:
-        if system_url == _XLINK_URL or system_url.endswith("/xlink.xsd"):
-            return self.resolve_filename(str(self.schemas / "xlink.xsd"), context)
-        return None
-
-
-def _schema(schemas: Path, name: str) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_LocalXlink(schemas))
-    return etree.XMLSchema(etree.parse(str(schemas / name), parser))
-
-
-Validator = Callable[[str], etree._Element]
-
-
-def _validator(schema: etree.XMLSchema) -> Validator:
-    def validate(xml: str) -> etree._Element:
-        tree = etree.fromstring(xml.encode("utf-8"))
-        if not schema.validate(tree):
-            raise AssertionError("\n".join(str(e) for e in schema.error_log))
-        return tree
-
-    return validate
-
-
-@pytest.fixture(scope="session")
-def valid_alto(schemas_dir: Path) -> Validator:
-    """Parses an ALTO string and asserts it is valid ALTO 4.4; returns the root element."""
-    return _validator(_schema(schemas_dir, "alto-4-4.xsd"))
-
-
-@pytest.fixture(scope="session")
-def valid_page(schemas_dir: Path) -> Validator:
-    return _validator(_schema(schemas_dir, "pagecontent-2019-07-15.xsd"))
 
 
 @pytest.fixture(scope="session")

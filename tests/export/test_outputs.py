@@ -17,7 +17,9 @@ from pipeline.options import Options
 ALL_FORMATS = ("json", "txt", "alto", "page", "hocr", "pdf")
 
 
-def test_every_format_is_written_next_to_the_stem(scan_document: Document, tmp_path: Path) -> None:
+def test_every_format_is_written_next_to_the_stem(
+    scan_document: Document, tmp_path: Path, valid_alto, valid_page
+) -> None:
     stem = tmp_path / "scans" / "page-1.png"
     written = write_outputs(scan_document, stem, ALL_FORMATS)
     names = [p.name for p in written]
@@ -29,6 +31,8 @@ def test_every_format_is_written_next_to_the_stem(scan_document: Document, tmp_p
     assert (tmp_path / "scans" / "page-1.png.pdf").read_bytes().startswith(b"%PDF-")
     assert sorted(output_files(stem)) == sorted(written)
     assert not list((tmp_path / "scans").glob(".*.tmp"))  # atomic writes leave no temp files
+    valid_alto((tmp_path / "scans" / "page-1.png.alto.xml").read_text(encoding="utf-8"))
+    valid_page((tmp_path / "scans" / "page-1.png.p0001.page.xml").read_text(encoding="utf-8"))
 
 
 def test_text_input_skips_page_and_pdf_with_a_warning(
@@ -41,13 +45,13 @@ def test_text_input_skips_page_and_pdf_with_a_warning(
     assert "no searchable PDF for a text input" in caplog.text and "no PAGE XML for page(s) [1]" in caplog.text
 
 
-def test_convert_command_accepts_the_archival_formats(tmp_path: Path) -> None:
+def test_convert_command_accepts_the_archival_formats(tmp_path: Path, valid_alto) -> None:
     archive, out = tmp_path / "in", tmp_path / "out"
     archive.mkdir()
     (archive / "plan.txt").write_text("KẾ HOẠCH\nSố hóa tài liệu lưu trữ\n", encoding="utf-8")
     code = main(["convert", str(archive), "-o", str(out), "-f", ",".join(ALL_FORMATS), "--restore", "never"])
     assert code == ExitCode.ok
-    assert (out / "plan.txt.alto.xml").read_text(encoding="utf-8").count("<String ") == 8
+    assert len(valid_alto((out / "plan.txt.alto.xml").read_text(encoding="utf-8")).findall(".//{*}String")) == 8
     assert 'id="p1-l2-w6">trữ</span>' in (out / "plan.txt.hocr").read_text(encoding="utf-8")
     assert not (out / "plan.txt.pdf").exists()
 

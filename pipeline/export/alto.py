@@ -32,7 +32,9 @@ from pipeline.export.layout import (
     page_blocks,
     short_number,
     word_confidence,
+    xml_file_name,
 )
+from pipeline.vietnamese import clean_text
 
 __all__ = ["ALTO_NS", "to_alto"]
 
@@ -90,7 +92,7 @@ def _description(root: etree._Element, document: Document) -> dict[str, str]:
     description = _el(root, "Description")
     _el(description, "MeasurementUnit", "pixel")
     source = _el(description, "sourceImageInformation")
-    _el(source, "fileName", document.source_path)
+    _el(source, "fileName", xml_file_name(document.source_path))
     _el(source, "fileIdentifier", document.sha256, fileIdentifierLocation="sha256")
     provenance = document.provenance
     settings = "; ".join(f"{k}={v}" for k, v in sorted(provenance.settings.items()))
@@ -133,8 +135,9 @@ def _string(parent: etree._Element, part: WordPart, refs: dict[str, str]) -> Non
         CS="true" if corrected else None,
         PROCESSINGREFS=" ".join(processing) or None,
     )  # fmt: skip
-    if part.first and token.source_text and token.source_text != token.text:
-        _el(string, "ALTERNATIVE", token.source_text, PURPOSE="ocr")
+    ocr_reading = clean_text(token.source_text)  # compared as written: an empty ALTERNATIVE says nothing
+    if part.first and ocr_reading and ocr_reading != clean_text(token.text):
+        _el(string, "ALTERNATIVE", ocr_reading, PURPOSE="ocr")
 
 
 def _spacing(left: WordPart, right: WordPart) -> dict[str, str]:

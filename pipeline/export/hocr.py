@@ -22,6 +22,7 @@ from pipeline.export.layout import (
     image_reference,
     page_blocks,
     word_confidence,
+    xml_file_name,
 )
 
 __all__ = ["XHTML_NS", "to_hocr"]
@@ -77,7 +78,7 @@ def to_hocr(document: Document) -> str:
     root.set(f"{{{_XML_NS}}}lang", language)
     root.set("lang", language)
     head = _el(root, "head")
-    _el(head, "title", document.source_path)
+    _el(head, "title", xml_file_name(document.source_path))
     _el(head, "meta", **{"http-equiv": "Content-Type", "content": "text/html;charset=utf-8"})
     _el(head, "meta", name="ocr-system", content=f"gazette {document.provenance.gazette_version}")
     _el(head, "meta", name="ocr-capabilities", content=_CAPABILITIES)

@@ -6,8 +6,19 @@ Ids derive from `token_id` so the same word has the same id in every format and 
 review journal: page `p1`, block `p1-b1`, line `p1-l2`, word `p1-l2-w3`.
 
 Also what the XML formats share: `element_maker` (lxml SubElement in a namespace, attributes
-that are None left out), language codes and names, `image_reference` (the page image a page
-was read from) and `export_time`.
+that are None left out, text and attribute values made clean), language codes and names,
+`image_reference` (the page image a page was read from), `xml_file_name` and `export_time`.
+
+Characters XML cannot hold. Text is cleaned at ingest and in the journal
+(`pipeline.vietnamese.clean_text`), but a Document JSON written by an older gazette may still
+hold a control character, so every string the XML exports write goes through `clean_text`
+again: words in `word_parts` (cleaned and composed, NFC), every other string in `element_maker`
+(cleaned, not composed). File names are not text: a name may hold a control character or, on
+a non-UTF-8 file system, bytes Python decodes to lone surrogates, and one in NFD is another
+file than its NFC twin. Removing or composing them would name another file, so
+`xml_file_name` writes each unclean character percent-encoded (its UTF-8 bytes; the original
+byte for a surrogate-escaped one), as a URI would, and leaves the rest as it is; the Document
+JSON keeps the exact path.
 
 Export time. Outputs are a pure function of the Document, so re-exporting gives the same
 bytes on every machine: the time written as PAGE `Created`/`LastChange` and as the PDF's
@@ -25,7 +36,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from pipeline.document import Box, Document, Line, Page, Token, token_id
-from pipeline.vietnamese import nfc
+from pipeline.vietnamese import clean_text, is_unclean
 
 __all__ = [
     "EXPORT_EPOCH",
@@ -44,6 +55,7 @@ __all__ = [
     "short_number",
     "word_confidence",
     "word_parts",
+    "xml_file_name",
 ]
 
 
@@ -103,20 +115,34 @@ ElementMaker = Callable[..., etree._Element]
 
 def element_maker(namespace: str) -> ElementMaker:
     """`make(parent, tag, text=None, **attrs)`: a child element `{namespace}tag`, attributes
-    that are None left out, `text` set when given."""
+    that are None left out, `text` set when given; text and values rid of what XML cannot hold
+    (`clean_text`, composing nothing: callers put text in NFC, and a file name stays as it is)."""
 
     def make(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{namespace}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+        values = {k: clean_text(v, compose=False) for k, v in attrs.items() if v is not None}
+        element = etree.SubElement(parent, f"{{{namespace}}}{tag}", values)
         if text is not None:
-            element.text = text
+            element.text = clean_text(text, compose=False)
         return element
 
     return make
 
 
+def xml_file_name(path: str) -> str:
+    """`path` with each character XML cannot hold percent-encoded (see the module docstring)."""
+    return "".join(_percent_encoded(c) if is_unclean(c) else c for c in path)
+
+
+def _percent_encoded(character: str) -> str:
+    if "\udc80" <= character <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
+        return f"%{ord(character) - 0xDC00:02X}"
+    return "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogatepass"))
+
+
 def image_reference(document: Document, page: Page) -> str:
-    """The image a page was read from: the source path, with `#page=N` (RFC 8118) for PDF pages."""
-    return document.source_path + (f"#page={page.number}" if document.kind == "pdf" else "")
+    """The image a page was read from: the source path (`xml_file_name`), with `#page=N`
+    (RFC 8118) for PDF pages."""
+    return xml_file_name(document.source_path) + (f"#page={page.number}" if document.kind == "pdf" else "")
 
 
 def export_time(document: Document) -> datetime:
@@ -160,7 +186,7 @@ def _split_box(box: Box, words: list[str]) -> list[Box]:
 
 
 def word_parts(tid: str, token: Token, box: Box | None) -> list[WordPart]:
-    words = nfc(token.text).split()
+    words = clean_text(token.text).split()
     if len(words) <= 1:
         return [WordPart(tid, w, box, token, True) for w in words]
     boxes = _split_box(box, words) if box else [None] * len(words)

@@ -45,8 +45,9 @@ from pipeline.export.layout import (
     is_corrected,
     page_blocks,
     short_number,
+    xml_file_name,
 )
-from pipeline.vietnamese import nfc
+from pipeline.vietnamese import clean_text
 
 __all__ = ["PAGE_NS", "exportable_pages", "page_to_xml", "to_page_xml"]
 
@@ -66,7 +67,7 @@ def _text_equiv(parent: etree._Element, text: str, index: int | None = None, con
         index=str(index) if index is not None else None,
         conf=short_number(conf) if conf is not None else None,
     )  # fmt: skip
-    etree.SubElement(equiv, f"{{{PAGE_NS}}}Unicode").text = nfc(text)
+    _el(equiv, "Unicode", clean_text(text))
 
 
 def _timestamp(moment: datetime) -> str:
@@ -85,11 +86,11 @@ def exportable_pages(document: Document) -> list[Page]:
 def _metadata(root: etree._Element, document: Document, page: Page, created: str) -> None:
     provenance = document.provenance
     metadata = _el(root, "Metadata")
-    _el(metadata, "Creator").text = f"gazette {provenance.gazette_version}"
-    _el(metadata, "Created").text = created
-    _el(metadata, "LastChange").text = created
-    comment = f"page {page.number} of {len(document.pages)} of {document.source_path} (sha256 {document.sha256})"
-    _el(metadata, "Comments").text = comment
+    _el(metadata, "Creator", f"gazette {provenance.gazette_version}")
+    _el(metadata, "Created", created)
+    _el(metadata, "LastChange", created)
+    source = xml_file_name(document.source_path)
+    _el(metadata, "Comments", f"page {page.number} of {len(document.pages)} of {source} (sha256 {document.sha256})")
     steps = [("gazette", provenance.gazette_version), *sorted(provenance.engines.items())]
     steps += [(f"{stage} model", model) for stage, model in sorted(provenance.models.items())]
     for name, value in steps:

@@ -59,9 +59,9 @@ from reportlab.pdfgen.textobject import PDFTextObject
 
 from pipeline.document import Document, Page
 from pipeline.errors import ExportError, MissingDependencyError
-from pipeline.export.layout import WordPart, export_time, page_blocks
+from pipeline.export.layout import WordPart, export_time, page_blocks, xml_file_name
 from pipeline.sources import find_source, rasterize_pdf_page
-from pipeline.vietnamese import nfc
+from pipeline.vietnamese import clean_text
 
 PDF_PAGE_JPEG_QUALITY = 85
 
@@ -149,7 +149,7 @@ def _font() -> TTFont:
 
 def _printable(text: str, font: TTFont) -> str:
     # A character the font lacks would reference .notdef, which PDF/A forbids even when invisible.
-    return "".join(c if ord(c) in font.face.charToGlyph else "\ufffd" for c in nfc(text))
+    return "".join(c if ord(c) in font.face.charToGlyph else "\ufffd" for c in clean_text(text))
 
 
 def _stretch(text: str, width: float, size: float) -> float:
@@ -225,7 +225,10 @@ def _pdf_date(moment: datetime) -> str:
 
 
 def _xmp(title: str, creator: str, producer: str, moment: datetime) -> bytes:
+    """The XMP packet; its values escaped and cleaned (`clean_text`: a control character would
+    make it ill-formed XML)."""
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    title, creator, producer = (escape(clean_text(value, compose=False)) for value in (title, creator, producer))
     return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -235,12 +238,12 @@ def _xmp(title: str, creator: str, producer: str, moment: datetime) -> bytes:
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
     xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
    <dc:format>application/pdf</dc:format>
-   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt></dc:title>
-   <xmp:CreatorTool>{escape(creator)}</xmp:CreatorTool>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <xmp:CreatorTool>{creator}</xmp:CreatorTool>
    <xmp:CreateDate>{stamp}</xmp:CreateDate>
    <xmp:ModifyDate>{stamp}</xmp:ModifyDate>
    <xmp:MetadataDate>{stamp}</xmp:MetadataDate>
-   <pdf:Producer>{escape(producer)}</pdf:Producer>
+   <pdf:Producer>{producer}</pdf:Producer>
    <pdfaid:part>2</pdfaid:part>
    <pdfaid:conformance>B</pdfaid:conformance>
   </rdf:Description>
@@ -301,8 +304,10 @@ def _as_pdfa(data: bytes, title: str, creator: str, language: str | None, moment
 
 
 def _title(document: Document) -> str:
+    """The plan's title, else the file name (`xml_file_name`): the XMP repeats it, so it must be
+    text XML can hold, and the Info dictionary must say the same (PDF/A)."""
     plan_title = document.plan.metadata.title if document.plan else None
-    return nfc(plan_title or Path(document.source_path).name)
+    return clean_text(plan_title) if plan_title else xml_file_name(Path(document.source_path).name)
 
 
 def to_pdf(document: Document, images: Iterable[PageImage] | None = None, *, now: datetime | None = None) -> bytes:

@@ -38,7 +38,7 @@ from pipeline.export import to_jsonl_line, write_outputs
 from pipeline.export.json import from_json
 from pipeline.files import atomic_write_bytes, atomic_write_text
 from pipeline.review.images import PageImage, crop_box, has_image, page_image, verified_source
-from pipeline.review.journal import CorrectionRecord, Journal, OrphanCorrection, reapply_journal
+from pipeline.review.journal import CorrectionRecord, Journal, OrphanCorrection, journal_name, reapply_journal
 
 __all__ = [
     "ConvertedDocument",
@@ -134,7 +134,7 @@ def corrected_documents(
 def unclaimed(records: list[CorrectionRecord], documents: list[tuple[str, str]]) -> list[OrphanCorrection]:
     """Records of no document in the folder (sha256, relative): the file was removed or changed."""
     shas = {sha for sha, _ in documents}
-    paths = {relative for _, relative in documents}
+    paths = {journal_name(relative) for _, relative in documents}
     return [
         OrphanCorrection(r, f"no document {r.document} (sha256 {r.document_sha256[:12]}…) in the output folder")
         for r in records

@@ -31,6 +31,14 @@ never conflicts: its `previous` is, by definition, the token's text before revie
 A record whose text equals its previous text is a confirmation: the word was checked and is
 right. Flags: `reviewed` once a token has any correction, `corrected` when its text differs
 from the text before review.
+
+Clean text. A record's texts and reviewer name are cleaned (`pipeline.vietnamese.clean_text`)
+when it is made and again when it is read, so a control character typed or pasted into the
+review app, or left in the journal by an older gazette, never reaches an export (where it
+would make the XML ill-formed). The token's source text is compared in its clean form too.
+The document's path is kept as it is, except that a name which is not UTF-8 (bytes Python
+holds as lone surrogates) is stored with U+FFFD for each such byte (`journal_name`): JSON in
+UTF-8 cannot hold it otherwise, and the record still belongs to its document by sha256.
 """
 
 from __future__ import annotations
@@ -43,11 +51,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.document import Correction, Document, Token
 from pipeline.errors import ExportError, ReviewError
 from pipeline.files import output_error
+from pipeline.vietnamese import clean_text
 
 __all__ = [
     "JOURNAL_PATH",
@@ -57,6 +66,7 @@ __all__ = [
     "apply_corrections",
     "belongs_to",
     "correction_conflicts",
+    "journal_name",
     "new_record",
     "open_conflict",
     "reapply_journal",
@@ -83,6 +93,16 @@ class CorrectionRecord(BaseModel):
     text: str
     reviewer: str
     time: str = Field(description="ISO 8601 UTC.")
+
+    @field_validator("source_text", "previous", "text", "reviewer", mode="after")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        return clean_text(value)
+
+    @field_validator("document", mode="after")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return journal_name(value)
 
     def as_correction(self) -> Correction:
         return Correction(
@@ -183,8 +203,14 @@ class Journal:
         return [r for r in self.load() if belongs_to(r, document, relative)]
 
 
+def journal_name(relative: str) -> str:
+    """A document's path as the journal stores it: U+FFFD for each lone surrogate (a byte of a
+    name that is not UTF-8), so the line is valid UTF-8 JSON."""
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in relative)
+
+
 def belongs_to(record: CorrectionRecord, document: Document, relative: str) -> bool:
-    return record.document_sha256 == document.sha256 or record.document == relative
+    return record.document_sha256 == document.sha256 or record.document == journal_name(relative)
 
 
 def correction_conflicts(corrections: list[Correction]) -> list[bool]:
@@ -214,7 +240,7 @@ def apply_corrections(document: Document, records: list[CorrectionRecord]) -> tu
         if token is None:
             orphans.append(OrphanCorrection(record, f"token {record.token} no longer exists"))
             continue
-        if token.source_text != record.source_text:
+        if clean_text(token.source_text) != record.source_text:
             orphans.append(
                 OrphanCorrection(
                     record,

@@ -30,6 +30,7 @@ from pipeline.review.journal import (
     correction_conflicts,
     new_record,
 )
+from pipeline.vietnamese import clean_text
 
 __all__ = ["ReviewSession", "default_reviewer"]
 
@@ -129,7 +130,7 @@ class ReviewSession:
     def save(self, token: str, text: str, previous: str) -> CorrectionRecord:
         """Journal the reviewer's text for a token (durably, before returning) and show it."""
         assert self.document is not None
-        text = " ".join(text.split())
+        text = " ".join(clean_text(text).split())  # a pasted control character is no part of a word
         if not text:
             raise ReviewError(
                 "a word cannot be empty",

@@ -17,7 +17,7 @@ from pipeline.export.hocr import to_hocr
 from pipeline.export.json import to_json, to_jsonl_line
 from pipeline.export.page import to_page_xml
 from pipeline.export.text import to_text
-from pipeline.files import atomic_write_bytes, atomic_write_text
+from pipeline.files import atomic_write_files
 
 __all__ = [
     "PAGE_NAME",
@@ -58,32 +58,30 @@ def _glob_escape(name: str) -> str:
 def write_outputs(document: Document, stem: Path, formats: tuple[str, ...]) -> list[Path]:
     """Write each per-document format next to `stem` (e.g. out/plans/a.pdf → a.pdf.json).
 
-    The pdf is written last (it is the slow one and the one that needs the source file), and
-    skipped with a warning for text inputs, which have no page image; PAGE XML likewise covers
-    only pages that have an image and word boxes.
+    Every format is made before any file is written, and every file is complete on disk before
+    any earlier output is replaced (`atomic_write_files`): a format that fails (the source of
+    the pdf is gone) or a full disk leaves the document's earlier outputs as they were, never a
+    mix of old and new. The pdf is made last (it is the slow one and the one that needs the
+    source file), and skipped with a warning for text inputs, which have no page image; PAGE
+    XML likewise covers only pages that have an image and word boxes.
     """
-    written: list[Path] = []
+    contents: dict[Path, bytes] = {}
     for fmt in sorted(formats, key=lambda f: f == "pdf"):
         if fmt in _TEXT_WRITERS:
-            target = stem.with_name(stem.name + SUFFIXES[fmt])
-            atomic_write_text(target, _TEXT_WRITERS[fmt](document))
-            written.append(target)
+            contents[stem.with_name(stem.name + SUFFIXES[fmt])] = _TEXT_WRITERS[fmt](document).encode("utf-8")
         elif fmt == "page":
             pages = to_page_xml(document)
             skipped = [p.number for p in document.pages if p.number not in pages]
             if skipped:
                 log.warning("%s: no PAGE XML for page(s) %s (no image or boxes)", document.source_path, skipped)
             for number, xml in pages.items():
-                target = page_xml_path(stem, number)
-                atomic_write_text(target, xml)
-                written.append(target)
+                contents[page_xml_path(stem, number)] = xml.encode("utf-8")
         elif fmt == "pdf":
             from pipeline.export.pdf import has_page_images, to_pdf
 
             if not has_page_images(document):
                 log.warning("%s: no searchable PDF for a text input (it has no page image)", document.source_path)
                 continue
-            target = stem.with_name(stem.name + SUFFIXES[fmt])
-            atomic_write_bytes(target, to_pdf(document))
-            written.append(target)
-    return written
+            contents[stem.with_name(stem.name + SUFFIXES[fmt])] = to_pdf(document)
+    atomic_write_files({path: (data,) for path, data in contents.items()})
+    return list(contents)

@@ -11,6 +11,11 @@ ground truth (`.gt.txt`, the tesstrain/Kraken convention) in a folder beside the
 Both hold the output folder's lock (`OUT_DIR/.gazette/lock`, the one `gazette convert` takes),
 so neither runs while a conversion writes the same folder: OutputLockedError instead.
 
+A document whose outputs cannot be made (the source a searchable PDF is made from is gone or
+changed, InputError) is skipped and reported, as an unreadable Document JSON is, and the
+export goes on: its earlier outputs stay as they were (`write_outputs` replaces none of them
+unless every format was made). A full disk or an unwritable folder still stops the export.
+
 documents.jsonl. `gazette convert` keeps each document's line in OUT_DIR/.gazette/jsonl/
 (`pipeline.batch.task.jsonl_part`) and a later run rebuilds documents.jsonl from those parts,
 so `export_outputs` rewrites the parts with the corrections applied (every part that exists,
@@ -200,14 +205,20 @@ def _export_outputs(out_dir: Path, formats: tuple[str, ...], replan: bool = Fals
             summary.skipped.append(document.message)
             continue
         seen.append((document.sha256, converted.relative))
-        if replan:
-            document = resegment(document)
-        summary.relatives.append(converted.relative)
-        summary.written += write_outputs(document, converted.stem, formats)
-        summary.documents += 1
-        summary.corrected_tokens += sum(1 for *_, t in document.tokens() if "corrected" in t.flags)
         summary.orphans += orphans
         part = out_dir / jsonl_part(Path(converted.relative))
+        if replan:
+            document = resegment(document)
+        try:
+            summary.written += write_outputs(document, converted.stem, formats)
+        except InputError as exc:  # the source of its pdf is gone: this document only
+            summary.skipped.append(exc.message)
+            if part.exists():
+                parts.append(part)  # documents.jsonl still describes every document
+            continue
+        summary.relatives.append(converted.relative)
+        summary.documents += 1
+        summary.corrected_tokens += sum(1 for *_, t in document.tokens() if "corrected" in t.flags)
         if "jsonl" in formats or part.exists():
             atomic_write_text(part, to_jsonl_line(document))
             summary.written.append(part)

@@ -61,3 +61,19 @@ def test_convert_force_keeps_the_outputs_and_the_correction(
     assert next(root.iter("{*}String")).get("CONTENT") == "Sửa"
     assert (out / f"{relative}.txt").read_text(encoding="utf-8").startswith("Sửa")
 
+
+def test_export_pdf_skips_a_document_whose_source_is_gone_and_exports_the_rest(
+    out_dir: Path, scan: str, capsys: pytest.CaptureFixture
+) -> None:
+    gone = json.loads((out_dir / f"{scan}.json").read_text(encoding="utf-8"))
+    gone["source_path"] = str(Path(gone["source_path"]).with_name("gone.png"))
+    gone.pop("source_uri", None)  # the exact name, which would find the real file
+    (out_dir / "scans" / "a-gone.png.json").write_text(json.dumps(gone), encoding="utf-8")  # sorted first
+    (out_dir / "scans" / "a-gone.png.txt").write_text("earlier output\n", encoding="utf-8")
+    assert main(["export", str(out_dir), "--formats", "txt,pdf"]) == 1
+    err = capsys.readouterr().err
+    assert "gazette: skipped [E107]" in err and "gone.png" in err
+    assert (out_dir / f"{scan}.pdf").read_bytes().startswith(b"%PDF-")  # the export went on
+    # The skipped document's outputs are left as they were, not half re-exported.
+    assert (out_dir / "scans" / "a-gone.png.txt").read_text(encoding="utf-8") == "earlier output\n"
+    assert not (out_dir / "scans" / "a-gone.png.pdf").exists()

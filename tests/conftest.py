@@ -3,12 +3,14 @@ ALTO and PAGE schemas (tests/resources), loaded without network."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from lxml import etree
 from PIL import Image
 
@@ -16,6 +18,14 @@ from pipeline.synth import PageStyle, RenderedPage, degrade, plan_paragraphs, re
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Property-based tests (hypothesis): a modest number of examples keeps `make test` quick;
+# HYPOTHESIS_PROFILE=thorough searches a hundred times harder. Fixtures are only read, never
+# changed per example, so function-scoped ones are safe to share between examples.
+settings.register_profile(
+    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.register_profile("thorough", settings.get_profile("default"), max_examples=6000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 SAMPLE_TEXT = ROOT / "samples" / "source" / "ke-hoach-mau.txt"

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from pipeline.lookalikes import letter_for, to_letters
 from pipeline.vietnamese import normalize, strip_diacritics
 
 __all__ = ["COLLECTIVE", "HEAD_PENALTY", "PLACE_TAILS", "VERBS", "fold", "head_penalty", "pieces", "segments"]
@@ -35,8 +36,6 @@ _ABBREVIATIONS = {
 _ABBR_RE = re.compile(
     r"(?<![\w&])(" + "|".join(re.escape(a) for a in sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])"
 )
-# What an English OCR model writes for Vietnamese letters, inside words that have letters.
-_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "4": "a", "3": "a", "&": "o", "¢": "o", "@": "o", "$": "s"})
 _WORD = re.compile(r"[^\s,;:.()/\-–—'\"’‘“”!?]+")
 
 
@@ -46,8 +45,11 @@ def fold(text: str) -> str:
     text = _ABBR_RE.sub(lambda m: f" {_ABBREVIATIONS[m[1]]} ", normalize(text))
     words = []
     for word in _WORD.findall(strip_diacritics(text).lower()):
-        if any(c.isalpha() or c in "&$¢@" for c in word):
-            word = word.translate(_LOOKALIKES)
+        # Look-alikes (pipeline/lookalikes.py) inside words: S& → so, d6i → doi, $6 → so; a
+        # number stays a number, and a lone glyph (a table rule `|`) is debris, not a letter.
+        lookalike = len(word) > 1 and any(c in letter_for() and not c.isdigit() for c in word)
+        if lookalike or any(c.isalpha() for c in word):
+            word = to_letters(word)
         word = re.sub(r"[^a-z0-9]", "", word)
         if word:
             words.append(word)

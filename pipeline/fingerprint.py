@@ -35,9 +35,12 @@ PLAN_SOURCES = (
     PACKAGE / "segment",
     PACKAGE / "lexicon.py",
     PACKAGE / "agency_text.py",
+    PACKAGE / "lookalikes.py",
+    PACKAGE / "labels.py",
     PACKAGE / "vietnamese.py",
     CORPORA / "agencies.tsv",
     CORPORA / "agency_history.tsv",
+    CORPORA / "restore_noise.json",  # the OCR channel the look-alike table is derived from
 )
 # Data restore reads besides the model (its code is covered by gazette's version).
 RESTORE_DATA = (CORPORA / "restore_lexicon.tsv", CORPORA / "restore_noise.json")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DIGIT_LOOKALIKES", "LOOKALIKES", "ROMAN_TOKEN", "arabic_label", "roman_name", "roman_value"]
+__all__ = ["DIGIT_LOOKALIKES", "LOOKALIKES", "ROMAN_TOKEN", "arabic_label", "as_digits", "roman_name", "roman_value"]
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
          "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15}  # fmt: skip
@@ -34,8 +34,14 @@ def roman_name(value: int) -> str:
     return _NAMES[value]
 
 
-# What tesseract writes for the digits of an item label (I. for 1., l.2 for 1.2).
+# What tesseract writes for the digits of an item label or a date (I. for 1., l.2 for 1.2, 0l/I0).
 DIGIT_LOOKALIKES = {"I": "1", "l": "1", "|": "1", "O": "0", "o": "0"}
+_TO_DIGITS = str.maketrans(DIGIT_LOOKALIKES)
+
+
+def as_digits(text: str) -> str:
+    """`text` with digit look-alikes read as digits (for text that must be a number)."""
+    return text.translate(_TO_DIGITS)
 _ARABIC_LOOKALIKE = re.compile(r"^(?P<label>[\dIl|Oo]{1,2}(?:\.[\dIl|Oo]{1,2}){0,3})\s*[.)]\s+(?=\S)")
 
 
@@ -48,4 +54,4 @@ def arabic_label(text: str) -> tuple[str, int] | None:
     label = match["label"]
     if label.replace(".", "").isdigit() or (len(label) > 1 and not any(c.isdigit() for c in label)):
         return None  # plain digits, or II / Il: a Roman numeral more likely than a misread 11
-    return "".join(DIGIT_LOOKALIKES.get(c, c) for c in match["label"]), match.end()
+    return as_digits(label), match.end()

@@ -54,3 +54,19 @@ def test_a_scan_s_broken_labels_are_repaired_from_the_sequence() -> None:
     ]
     assert "label-repaired" in content.tasks[0].flags
     assert [a.label for a in plan.sections[2].assignments] == ["1", "2"]
+
+
+def test_one_lookalike_table_derived_from_the_learned_channel() -> None:
+    from pipeline.agency_text import fold
+    from pipeline.lookalikes import letter_for, to_letters
+    from pipeline.restore.align import folded
+
+    table = letter_for()
+    # What English OCR writes for letters, as the channel counted it (corpora/restore_noise.json).
+    assert {table[g] for g in "6&@¢"} == {"o"} and table["1"] == "l" and table["4"] == "a" and table["€"] == "e"
+    assert not set(table) & set(":;,.-()/ ") and all(not g.isalpha() for g in table)  # punctuation stays
+    assert to_letters("d6i m&i") == "doi moi"
+    # Every stage folds with it: the agency matcher, training-data alignment, the field labels.
+    assert fold("S& Tai chinh") == fold("Sở Tài chính") and fold("| $6 Cong Thuong") == fold("Sở Công Thương")
+    assert fold("năm 2025") == "nam 2025"  # a number is not a word
+    assert folded("d6i") == "doi"

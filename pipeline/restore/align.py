@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
+from pipeline.lookalikes import to_letters
 from pipeline.restore.tokens import Piece, split_token
 from pipeline.vietnamese import normalize, strip_diacritics
 
@@ -26,8 +27,6 @@ MERGE_COST = 0.45  # a lost space is rarer than a garbled letter
 BAND = 6  # alignment paths stay this close to the diagonal (a few merges and debris tokens)
 LOST_COST = 0.5  # a clean word missing from the noisy line (makes the line fail, like a split)
 DEBRIS_COST = 0.3  # a punctuation-only token on one side only
-# what English OCR writes for a letter (ở → 6/&/@/¢, ê → €, ý → ¥, l → 1/|/[, ă → 4, ư → #, ử → ?)
-_GARBLE = str.maketrans("6&@¢€¥1|[40$#?{", "ooooeylllaosuui")
 
 
 # ư with a tone (ứ ừ ử ữ ự) and ủ are read as two characters: st? = sử, tir = từ, cifu = cứu
@@ -39,7 +38,7 @@ def folded(token: str) -> str:
     """A token's letters for comparison: marks and case dropped, garbage read as letters."""
     if any(c.islower() for c in token):  # I inside a lower-case word is an l (Igi = lợi)
         token = token.replace("I", "l")
-    return strip_diacritics(token).lower().translate(_GARBLE)
+    return to_letters(strip_diacritics(token).lower())  # ở → 6, ê → €, ử → t? (pipeline/lookalikes.py)
 
 
 def _core(token: str) -> str:

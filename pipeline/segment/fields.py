@@ -11,6 +11,7 @@ import re
 
 from rapidfuzz import fuzz, process
 
+from pipeline.lookalikes import to_letters
 from pipeline.segment.text import TextLine
 
 __all__ = ["AGENCY_FIELDS", "FIELD_LABELS", "TIME_FIELDS", "field_heading", "field_name"]
@@ -45,7 +46,6 @@ _KEYS = [(name, label) for name, labels in FIELD_LABELS.items() for label in lab
 _LABELS = [label for _, label in _KEYS]
 # An optional bullet or letter/number label, then the field label, a colon and the value.
 _FIELD = re.compile(r"^(?:[-–•+*]\s*|[a-zđ]\s*[).]\s*|\d{1,2}\.\s*)?(?P<label>[^:]{2,45}?)\s*:\s*(?P<value>.*)$")
-_LOOKALIKES = str.maketrans({"6": "o", "0": "o", "1": "l", "&": "o"})
 
 
 def field_name(line: TextLine) -> tuple[str, int] | None:
@@ -60,7 +60,7 @@ def field_name(line: TextLine) -> tuple[str, int] | None:
     skip = match.start("label")
     best: tuple[float, str, int] | None = None
     for colon in [m.start() for m in re.finditer(":", line.text[:60])][:3]:
-        head = line.folded[skip:colon].translate(_LOOKALIKES)
+        head = to_letters(line.folded[skip:colon])
         label = " ".join(re.sub(r"[^a-z ]", " ", head).split())
         found = process.extractOne(label, _LABELS, scorer=fuzz.ratio, score_cutoff=75)
         if found and (best is None or found[1] > best[0]):
@@ -76,6 +76,6 @@ def field_heading(line: TextLine) -> str | None:
     if not match or len(match["label"].split()) > 8:
         return None
     start, end = match.span("label")
-    label = " ".join(re.sub(r"[^a-z ]", " ", line.folded[start:end].translate(_LOOKALIKES)).split())
+    label = " ".join(re.sub(r"[^a-z ]", " ", to_letters(line.folded[start:end])).split())
     found = process.extractOne(label, _LABELS, scorer=fuzz.ratio, score_cutoff=HEADING_CUTOFF)
     return _KEYS[found[2]][0] if found else None

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipeline.labels import as_digits
 from pipeline.lexicon import Lexicon
 from pipeline.segment.text import TextLine, fold_line
 from pipeline.vietnamese import normalize
@@ -43,9 +44,8 @@ _CLOSING = re.compile(
 
 
 def _iso(y: str, m: str, d: str) -> str | None:
-    digits = str.maketrans("lI|", "111")
     try:
-        return date(int(y), int(m.translate(digits)), int(d.translate(digits))).isoformat()
+        return date(int(y), int(as_digits(m)), int(as_digits(d))).isoformat()
     except ValueError:
         return None
 

@@ -11,12 +11,15 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.document import Page, Token
 from pipeline.restore.calibration import default_calibration
 from pipeline.restore.restorer import MODEL_DIR, RestoredLine, Restorer
 from pipeline.restore.tokens import split_token
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
+
+if TYPE_CHECKING:  # the pydantic models take a tenth of a second to build: restoring lines needs none
+    from pipeline.document import Page, Token
 
 __all__ = ["get_restorer", "looks_garbled", "restore_lines", "restore_page", "restore_text", "set_restore_threads"]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
-from pipeline.restore.ngram import BOS, LM_FILE, NGRAM_DIR, NONE, UNK, NgramLM, line_units, punct_units, token_units
+from pipeline.restore.ngram import BOS, LM_FILE, NGRAM_DIR, NONE, UNK, NgramLM, punct_units, token_units
 from pipeline.restore.tokens import Piece, apply_case, case_pattern, join, render, split_line
 from pipeline.vietnamese import normalize
 
@@ -70,7 +70,7 @@ def viterbi(lm: NgramLM, slots: Sequence[Slot], lm_weight: float = 1.0, start: i
     backs: list[tuple[np.ndarray, np.ndarray]] = []
     for slot in slots:
         k = len(slot.scores)
-        s_idx, c_idx = np.repeat(np.arange(len(best)), k), np.tile(np.arange(k), len(best))
+        s_idx, c_idx = np.divmod(np.arange(len(best) * k), k)  # every (state, candidate) pair
         x, y = xs[s_idx], ys[s_idx]
         length, first = slot.length[c_idx], slot.first[c_idx]
         lm_score = slot.inner[c_idx].copy()
@@ -135,7 +135,7 @@ def _units(lm: NgramLM, piece: Piece, text: str, copy: bool) -> list[int]:
     """LM units of a candidate; a garbled copy (d6i, 1y, s&) is an unknown word, not a number."""
     if copy and ((_ONE_DIGIT.fullmatch(text) and not text.isdigit()) or any(c in _GARBAGE for c in text)):
         return lm.ids(["<unk>", *punct_units(piece.suffix)])
-    return lm.ids(line_units(piece.prefix + text + piece.suffix))
+    return lm.text_ids(piece.prefix + text + piece.suffix)
 
 
 class NgramRestorer:

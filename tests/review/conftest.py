@@ -2,12 +2,21 @@
 
 Conversion runs once per session into a template folder, the way `gazette convert` lays it
 out (OUT_DIR/<path under the archive>.json …); each test gets its own copy, since tests write
-journals and outputs into it.
+journals and outputs into it. `review_server` runs the real `gazette review` in a subprocess.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,3 +65,48 @@ def scan() -> str:
 def plan() -> str:
     """The plan text file's output stem under OUT_DIR."""
     return PLAN
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def review_server(out_dir: Path, log: Path, seconds: float = 60) -> Iterator[tuple[int, str]]:
+    """`gazette review OUT_DIR --no-browser --port N` running; yields (port, the URL it printed,
+    token included). Voilà and its kernels run in one process group, stopped together."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "review", str(out_dir), "--no-browser", "--port", str(port)],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gazette review exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail(f"gazette review did not listen on port {port}:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        printed = re.search(r"review app: (http://\S+)", log.read_text())
+        assert printed is not None, log.read_text()
+        yield port, printed[1]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -6,12 +6,6 @@ reload and see the correction, find it in the journal and in a fresh ALTO export
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,60 +13,24 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.export import SUFFIXES
 from pipeline.review.journal import Journal
 from pipeline.review.session import ReviewSession
 
+from .conftest import review_server
+
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gazette review exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"gazette review did not listen on port {port}:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def review_app(out_dir: Path, tmp_path: Path) -> Iterator[str]:
-    """`gazette review OUT_DIR --no-browser --port N` running; yields its URL."""
-    port = _free_port()
-    log = tmp_path / "review.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "review", str(out_dir), "--no-browser", "--port", str(port)],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Voilà and its kernels in one process group, stopped together
-        )
-    try:
-        _wait_for_port(port, process, log)
-        assert f"review app: http://127.0.0.1:{port}/" in log.read_text()
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    """`gazette review OUT_DIR --no-browser --port N` running; yields its URL (token included)."""
+    with review_server(out_dir, tmp_path / "review.log") as (port, url):
+        assert url.startswith(f"http://127.0.0.1:{port}/?token=")
+        yield url
 
 
 def test_correct_a_word_in_the_browser(review_app: str, out_dir: Path, scan: str) -> None:
@@ -116,8 +74,6 @@ def test_correct_a_word_in_the_browser(review_app: str, out_dir: Path, scan: str
         finally:
             browser.close()
 
-    if "alto" not in SUFFIXES:
-        pytest.skip("the ALTO exporter is not registered in pipeline.export.SUFFIXES yet")
     assert main(["export", str(out_dir), "--formats", "alto"]) == 0
     strings = {e.get("ID"): e for e in ET.parse(out_dir / f"{scan}.alto.xml").iter() if e.tag.endswith("}String")}
     assert (strings[clicked].get("CONTENT"), strings[clicked].get("CS")) == ("Sửa-lỗi", "true")

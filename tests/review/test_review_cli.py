@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.review.app import ENV_OUT_DIR, NOTEBOOK, voila_command
+from pipeline.review.app import ENV_OUT_DIR, NOTEBOOK, voila_command, voila_config
 
 
 def test_review_refuses_a_missing_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -25,7 +25,12 @@ def test_review_refuses_a_port_in_use(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f"[E500] port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
 
 
-def test_the_notebook_reads_its_folder_from_the_environment_voila_is_started_with() -> None:
+def test_the_notebook_reads_its_folder_from_the_environment_voila_is_started_with(tmp_path: Path) -> None:
     assert ENV_OUT_DIR in NOTEBOOK.read_text(encoding="utf-8")
-    command = voila_command(8123, open_browser=False)
-    assert str(NOTEBOOK) in command and "--port=8123" in command and "--no-browser" in command
+    command = voila_command(8123, tmp_path)
+    assert str(NOTEBOOK) in command and "--port=8123" in command
+    assert f"--Voila.config_file_paths={tmp_path}" in command  # only the run's own voila.json is read
+    config = voila_config(tmp_path)
+    assert config["Voila"]["ip"] == "127.0.0.1" and config["Voila"]["auto_token"] is True
+    assert config["Voila"]["tornado_settings"]["allow_remote_access"] is False
+    assert config["KernelManager"]["transport"] == "ipc"

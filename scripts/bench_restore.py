@@ -10,7 +10,9 @@ the most-frequent-form unigram, pyvi's ViUtils.add_accents (pip install pyvi; cr
 failures), the n-gram model alone and each --model, alone and rescored by the n-gram LM. The
 two real seeds 001 and 004 have no hand restoration: what can be measured without one is
 reported, 20 restored lines are printed to the console and only ≤ 8-token excerpts reach the
-markdown (seed sentences are never copied into the repository).
+markdown (seed sentences are never copied into the repository). A model folder with an ONNX export
+runs on ONNX Runtime (as restoring does), a training checkpoint on torch; both on one thread. The
+runtimes side by side (load, tokens/s, memory): scripts/bench_restore_runtime.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import onnxruntime
 import torch
 from rapidfuzz.distance import Levenshtein
 
@@ -42,6 +45,7 @@ from pipeline.restore.align import folded  # noqa: E402
 from pipeline.restore.baseline import UnigramRestorer  # noqa: E402
 from pipeline.restore.candidates import LEXICON, CandidateGenerator  # noqa: E402
 from pipeline.restore.lattice import SETTINGS_FILE, DecoderSettings, NgramRestorer, RescoredRestorer  # noqa: E402
+from pipeline.restore.modelspec import ENCODER_ONNX  # noqa: E402
 from pipeline.restore.ngram import LM_FILE, NGRAM_DIR, NgramLM  # noqa: E402
 from pipeline.restore.noise import NoiseModel, strip_accents  # noqa: E402
 from pipeline.restore.restorer import Restorer  # noqa: E402
@@ -182,8 +186,13 @@ def pyvi_runner() -> Restore:
     return run
 
 
+def runtime_of(directory: Path) -> str:
+    """ONNX where the model was exported (what restoring runs), torch for a training checkpoint."""
+    return "onnx" if (directory / ENCODER_ONNX).exists() else "torch"
+
+
 def neural_runner(directory: Path) -> Restore:
-    restorer = Restorer.load(directory, rescore=False)
+    restorer = Restorer.load(directory, rescore=False, runtime=runtime_of(directory), threads=1)
 
     def run(lines: list[str]) -> list[Output]:
         return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines)]
@@ -192,7 +201,8 @@ def neural_runner(directory: Path) -> Restore:
 
 
 def rescored_runner(directory: Path, ngram: Path, settings: DecoderSettings) -> Restore:
-    rescorer = RescoredRestorer(Restorer.load(directory, rescore=False), NgramLM.load(ngram / LM_FILE), settings)
+    restorer = Restorer.load(directory, rescore=False, runtime=runtime_of(directory), threads=1)
+    rescorer = RescoredRestorer(restorer, NgramLM.load(ngram / LM_FILE), settings)
 
     def run(lines: list[str]) -> list[Output]:
         texts = rescorer.restore_tokens([x.split() for x in lines])
@@ -214,7 +224,10 @@ def runners(models: dict[str, Path], ngram: Path, tuned: dict[str, DecoderSettin
         "n-gram alone": (lambda: per_line(NgramRestorer.load(ngram).restore_pieces), load_ngram),
     }
     for name, d in models.items():
-        load_model = f"from pipeline.restore.restorer import Restorer as R; R.load(Path({str(d)!r}))"
+        load_model = (
+            "from pipeline.restore.restorer import Restorer as R; "
+            f"R.load(Path({str(d)!r}), runtime={runtime_of(d)!r}, threads=1)"
+        )
         load_lm = f"from pipeline.restore.ngram import NgramLM as L; L.load(Path({str(ngram / LM_FILE)!r}))"
         rows[name] = (lambda d=d: neural_runner(d), load_model)
         rows[f"{name} + n-gram"] = (
@@ -335,8 +348,8 @@ def machine() -> str:
     busy = " (other work was running on the same cores: speeds are pessimistic)" if load[0] > 1.3 else ""
     return (
         f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"torch {torch.__version__} with 1 thread, {tess}; load average at the end "
-        f"{', '.join(f'{x:.1f}' for x in load)}{busy}"
+        f"torch {torch.__version__} and onnxruntime {onnxruntime.__version__} with 1 thread, {tess}; "
+        f"load average at the end {', '.join(f'{x:.1f}' for x in load)}{busy}"
     )
 
 
@@ -470,8 +483,10 @@ def main() -> None:
         "digit that the input already had right, output identical. *Tokens unchanged*: output token = input "
         "token (the target for `clean`). tokens/s = input whitespace tokens over the whole benchmark, single "
         "process, cold caches; load = constructing the restorer (lexicon, noise model, weights, LM) in this "
-        "process / in a fresh interpreter including its imports (torch, pyvi's CRF), best of two — the target "
-        "is checked on the latter.",
+        "process / in a fresh interpreter including its imports (onnxruntime or torch, pyvi's CRF), best of two — "
+        "the target is checked on the latter. Models: "
+        + ", ".join(f"`{k}` on {runtime_of(v)}" for k, v in models.items())
+        + " (the runtimes side by side: benchmarks/restore-runtime.md).",
     ]
     for group in GROUPS:
         for kind in KINDS:

@@ -131,10 +131,54 @@ def main() -> None:
         "names missing from the lexicon can only be copied.",
         "- Pure numbers are always copied, even the few that English OCR made of a word (6 for ở).",
         "",
+        *runtime_section(args.model),
         *calibration_section(args.model),
     ]
     atomic_write_text(args.model / "MODEL_CARD.md", "\n".join(lines))
     print(f"wrote {args.model / 'MODEL_CARD.md'}")
+
+
+def runtime_section(model: Path) -> list[str]:
+    """How the model runs: its ONNX export (files, the weights it records) and the runtimes' figures
+    from benchmarks/restore-runtime.md (scripts/bench_restore_runtime.py)."""
+    import onnxruntime
+
+    from pipeline.restore.modelspec import CHARS_ONNX, DECODER_ONNX, ENCODER_ONNX, WEIGHTS_SHA256_KEY, weights_sha256
+
+    graphs = [model / name for name in (CHARS_ONNX, ENCODER_ONNX, DECODER_ONNX) if (model / name).exists()]
+    if not graphs:
+        return []
+    digest = weights_sha256(model)
+    recorded = {
+        onnxruntime.InferenceSession(str(g), providers=["CPUExecutionProvider"])
+        .get_modelmeta()
+        .custom_metadata_map.get(WEIGHTS_SHA256_KEY)
+        for g in graphs
+    }
+    state = "these weights" if recorded == {digest} else "OTHER weights: export again before shipping"
+    bench = ROOT / "benchmarks" / "restore-runtime.md"
+    table: list[str] = []  # the benchmark's first table: torch and ONNX side by side
+    for line in bench.read_text(encoding="utf-8").splitlines() if bench.exists() else []:
+        if line.startswith("|"):
+            table.append(line)
+        elif table:
+            break
+    return [
+        "## Runtime",
+        "",
+        "Restoring runs the ONNX export of these weights on ONNX Runtime, without torch or transformers "
+        "(pipeline/restore/runtime.py): "
+        + ", ".join(f"`{g.name}` ({g.stat().st_size / 1e6:.1f} MB)" for g in graphs)
+        + f", written by scripts/export_restore_onnx.py from `model.safetensors`, whose sha256 each graph records "
+        f"(they record {state}; a graph that records other weights is refused). The char CNN runs once per "
+        "distinct token (its vectors are cached), the encoder side once per batch, the decoder step once per "
+        "token position with its self-attention key/value cache as inputs and outputs; the greedy loop is numpy. "
+        'The torch model (pipeline/restore/model.py, `Restorer.load(runtime="torch")`) trains, is exported and '
+        "is the reference: both give the same candidate probabilities (within 1e-4) and choices "
+        "(tests/test_restore_runtime.py). A batch worker runs one ONNX Runtime thread.",
+        "",
+        *(["Both runtimes on the garbled seeds (benchmarks/restore-runtime.md):", "", *table, ""] if table else []),
+    ]
 
 
 def calibration_section(model: Path) -> list[str]:

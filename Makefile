@@ -8,7 +8,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils 
 	fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf fonts-texgyre chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-all bench lint samples schema clean help
+.PHONY: run test test-all bench lint lock samples schema clean help
 
 help:
 	@echo "make run       install everything, then convert the sample archive into out/"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-all  the tests including slow ones"
 	@echo "make bench     run scripts/bench_*.py (writes benchmarks/*.md)"
 	@echo "make lint      ruff"
+	@echo "make lock      rewrite constraints.txt (pinned versions) from the venv"
 
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
@@ -25,13 +26,19 @@ $(STAMPS)/apt:
 	fi
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml
+$(STAMPS)/venv: pyproject.toml constraints.txt
 	@mkdir -p $(STAMPS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	# torch first, from the local CPU wheel, so nothing pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,build]'
+	# Every other package at the version the tests passed with (constraints.txt, `make lock`).
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,build]'
 	@touch $@
+
+# Rewrite constraints.txt from the venv after a deliberate upgrade (then run `make test`).
+lock: install
+	@{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
 
 install: $(STAMPS)/apt $(STAMPS)/venv
 

@@ -138,12 +138,12 @@ def _convert_one(item: WorkItem, out_dir: Path, options: Options) -> FileResult:
             raise _unexpected(exc) from exc
     except GazetteError as exc:
         sha256 = _hash(item.path)
-        # Outputs of an earlier conversion of other content no longer describe this input; a
-        # reader must not take them for its current outputs. Those of this very content (a
-        # re-run with --force, a new version failing) stay: nothing converted is lost.
-        stale = written if _earlier_content(item, out_dir) == sha256 else [*written, *_earlier_outputs(item, out_dir)]
-        for target in stale:
-            target.unlink(missing_ok=True)
+        # Outputs of other content no longer describe this input; a reader must not take them
+        # for its current outputs. Outputs of this very content (an earlier run's, or this
+        # run's own written before a later step failed) stay: nothing converted is lost.
+        if sha256 is None or _earlier_content(item, out_dir) != sha256:
+            for target in [*written, *_earlier_outputs(item, out_dir)]:
+                target.unlink(missing_ok=True)
         return _stamped(
             FileResult.failed(
                 item,

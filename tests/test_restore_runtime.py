@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ModelError
+from pipeline.restore import runtime as runtime_module
 from pipeline.restore.lattice import rescore_choices
 from pipeline.restore.modelspec import (
     CHARS_ONNX,
@@ -68,6 +69,20 @@ def test_onnx_agrees_with_torch_on_the_sample_ocr_text(runtimes: dict[str, Resto
 def test_onnx_agrees_with_torch_on_the_garbled_seeds(runtimes: dict[str, Restorer], seeds_dir: Path) -> None:
     text = "\n".join(next(seeds_dir.glob(f"{n}_*.txt")).read_text(encoding="utf-8") for n in ("001", "004"))
     _assert_agree(runtimes, _lines(text))
+
+
+def test_the_token_vector_cache_changes_no_vector(
+    runtimes: dict[str, Restorer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrays, _ = runtimes["onnx"].encode(_lines(OCR_TEXT.read_text(encoding="utf-8"))[:48])
+    b, t, w = arrays.chars.shape
+    rows = arrays.chars.reshape(b * t, w)
+    fresh = OnnxRuntime.load(MODEL_DIR, threads=1)
+    (direct,) = fresh.chars.run(["token_vectors"], {"chars": rows})
+    monkeypatch.setattr(runtime_module, "VECTOR_CACHE_LIMIT", 40)  # fewer than the batch's tokens: emptied
+    for _ in range(2):  # computed, then from the cache
+        np.testing.assert_allclose(fresh.token_vectors(arrays.chars).reshape(b * t, -1), direct, atol=1e-6)
+    assert 40 < len(fresh._vectors) == len({row.tobytes() for row in rows})
 
 
 def test_every_graph_records_the_sha256_of_the_shipped_weights() -> None:

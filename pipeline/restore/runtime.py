@@ -43,16 +43,15 @@ VECTOR_CACHE_LIMIT = 20_000  # token vectors kept (1 KB each); the cache is empt
 
 
 def session_options(threads: int | None) -> onnxruntime.SessionOptions:
-    """One intra-op thread pool of `threads` (None: onnxruntime's default, one per core); a
-    single thread never spins, so an idle batch worker leaves its core to tesseract."""
+    """Operators run on `threads` threads (None: onnxruntime's default, one per core). One
+    thread (a batch worker) runs them in the calling thread: no pool, nothing spinning on the
+    core tesseract needs between files."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.inter_op_num_threads = 1
+    options.inter_op_num_threads = 1  # the graphs are chains: nothing to run side by side
     if threads is not None:
         options.intra_op_num_threads = threads
-        if threads == 1:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: its warnings would reach the user's terminal
     return options
 

@@ -9,6 +9,10 @@ softmax over the candidates is the token's confidence.
 
 `arch="seq2seq"` decodes left to right, feeding back the embedding of the chosen output;
 `arch="encoder"` is the non-autoregressive variant (one pass, each token independently).
+
+This torch model is trained (scripts/train_restore.py), exported to ONNX
+(scripts/export_restore_onnx.py) and kept as the reference; restoring runs the export
+(pipeline/restore/runtime.py), and `TorchRuntime` runs this model behind the same interface.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def machine() -> str:
     cpu = next((x.split(":", 1)[1].strip() for x in open("/proc/cpuinfo") if x.startswith("model name")), "?")
     load = os.getloadavg()
     busy = " (other work was running on the same cores: times are pessimistic)" if load[0] > 1.3 else ""
-    bytecode = "; PYTHONDONTWRITEBYTECODE set (gazette's modules compiled at every start)" if (
+    bytecode = "; PYTHONDONTWRITEBYTECODE set (a module without cached bytecode is compiled at every start)" if (
         os.environ.get("PYTHONDONTWRITEBYTECODE")) else ""  # fmt: skip
     return (
         f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "

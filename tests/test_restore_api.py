@@ -99,3 +99,21 @@ def test_seed_documents_are_classified(seeds_dir: Path) -> None:
     restorer = get_restorer()
     verdicts = {p.name[:3]: looks_garbled(p.read_text(encoding="utf-8"), restorer) for p in seeds_dir.glob("*.txt")}
     assert verdicts == {"000": False, "001": True, "002": False, "003": False, "004": True}
+
+
+def test_convert_and_restore_give_the_same_text_for_the_same_file(tmp_path: Path) -> None:
+    # Written for this test: English-model OCR garbling with a garbled code (QP for QĐ, ND for NĐ).
+    lines = [
+        "Can ctr Quyet dinh s6 368/QP-TTg va Nghi dinh s6 30/2020/ND-CP cia Chinh phi;",
+        "Pon vi chu tri: S& Thong tin va Truyén thong; thoi gian thuc hién: nam 2025.",
+        "Cac s&, ban, nganh va UBND cac huyén tri¢n khai thuc hién ké hoach nay.",
+    ]
+    path = tmp_path / "ocr.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    document = convert(path, Options(restore="auto"))
+    converted = [line.text for page in document.pages for line in page.lines]
+    restored = [line.text for line in restore_lines(lines)]
+    assert converted == restored
+    assert "368/QĐ-TTg" in converted[0] and "30/2020/NĐ-CP" in converted[0]
+    fixed = [t for page in document.pages for line in page.lines for t in line.tokens if "code-fixed" in t.flags]
+    assert sorted(t.source_text.rstrip(";") for t in fixed) == ["30/2020/ND-CP", "368/QP-TTg"]

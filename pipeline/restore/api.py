@@ -82,10 +82,14 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
     for n, results in zip(todo, restored, strict=True):
         tokens = []
         for token, result in zip(lines[n].tokens, results, strict=True):
-            if not eligible(token) or result.kind != "word":
+            if not eligible(token) or result.kind == "protected":
                 tokens.append(token)
                 continue
             flags = list(token.flags)
+            if result.kind == "code-fix":  # 368/QP-TTg → 368/QĐ-TTg: a rule on a known code, not a guess
+                update = {"text": result.text, "restore_confidence": 1.0, "flags": [*flags, "restored", "code-fixed"]}
+                tokens.append(token.model_copy(update=update))
+                continue
             if result.text != token.text:
                 # A merged OCR word restored as two ("véindi" → "với nội") stays one token, flagged.
                 flags += ["restored", "split"] if " " in result.text else ["restored"]

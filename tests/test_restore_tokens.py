@@ -10,6 +10,7 @@ from pipeline.restore.tokens import (
     case_pattern,
     fix_code,
     join,
+    render,
     restore_case,
     split_line,
     split_token,
@@ -136,3 +137,22 @@ def test_core_targets_are_lower_case_cores() -> None:
     assert targets is not None
     assert [t for _, t in targets] == ["đơn", "vị", "sở", "ngoại", "vụ"]
     assert targets[1][0].suffix == ":"
+
+
+@pytest.mark.parametrize(
+    ("line", "outputs", "expected"),
+    [
+        # an all-caps heading stays all caps, a word OCR read in lower case included
+        ("CONG HOA XA HOI CHU nghia", "cộng hòa xã hội chủ nghĩa", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA"),
+        # ở, ộ read as O: a lone all-caps syllable in running text is title case
+        ("BO Noi vu, SO Tu phap chu tri", "bộ nội vụ sở tư pháp chủ trì", "Bộ Nội vụ, Sở Tư pháp chủ trì"),
+        # an acronym (the output is the input itself) and a run of caps stay as written
+        ("UBND tinh giao KE HOACH nay", "tỉnh giao kế hoạch này", "UBND tỉnh giao KẾ HOẠCH này"),
+        ("Trien khai chuyen doi so", "triển khai chuyển đổi số", "Triển khai chuyển đổi số"),
+    ],
+)
+def test_casing_follows_the_line(line: str, outputs: str, expected: str) -> None:
+    pieces = split_line(line)
+    words = iter(outputs.split())
+    chosen = [next(words) if p.kind == "word" else None for p in pieces]
+    assert " ".join(render(pieces, chosen)) == expected

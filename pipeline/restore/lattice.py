@@ -22,7 +22,7 @@ import numpy as np
 
 from pipeline.restore.candidates import Candidate, CandidateGenerator
 from pipeline.restore.ngram import BOS, LM_FILE, NGRAM_DIR, NONE, UNK, NgramLM, punct_units, token_units
-from pipeline.restore.tokens import Piece, apply_case, case_pattern, join, render, split_line
+from pipeline.restore.tokens import Piece, join, render, split_line
 from pipeline.vietnamese import normalize
 
 if TYPE_CHECKING:
@@ -211,15 +211,12 @@ class RescoredRestorer:
 
     def decode(self, line: Sequence[tuple[Piece, list[Candidate], np.ndarray]]) -> list[str]:
         """Token texts from one line of Restorer.candidate_probs output."""
-        texts = []
-        for (piece, cands, _), choice in zip(line, rescore_choices(self.lm, self.settings, line), strict=True):
-            if piece.kind != "word":
-                texts.append(piece.output())
-                continue
-            cand = cands[choice]  # cased like Restorer's own output, to isolate the LM's effect
-            core = piece.core if cand.kind == "copy" else apply_case(case_pattern(piece.core), cand.text)
-            texts.append(normalize(piece.output(core)))
-        return texts
+        choices = rescore_choices(self.lm, self.settings, line)
+        chosen = [  # cased like Restorer's own output (render), to isolate the LM's effect
+            (cands[c].text if cands[c].kind != "copy" else piece.core.lower()) if piece.kind == "word" else None
+            for (piece, cands, _), c in zip(line, choices, strict=True)
+        ]
+        return [normalize(text) for text in render([piece for piece, _, _ in line], chosen)]
 
 
 def rescore_choices(

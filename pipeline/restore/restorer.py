@@ -32,7 +32,7 @@ from pipeline.restore.modelspec import (
 )
 from pipeline.restore.ngram import LM_FILE, NgramLM
 from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without loading anything
-from pipeline.restore.tokens import Piece, apply_case, case_pattern, split_token
+from pipeline.restore.tokens import Piece, render, split_token
 from pipeline.vietnamese import normalize
 
 __all__ = ["MODEL_DIR", "RestoredLine", "RestoredToken", "Restorer"]
@@ -205,22 +205,30 @@ class Restorer:
                     choices = rescore_choices(*self.rescorer, line)
                 else:
                     choices = [int(p.argmax()) for _, _, p in line]
-                restored[w] = [
-                    self._output(token, slot, choice, float(p[choice]))
-                    for token, slot, choice, (_, _, p) in zip(windows[w][1], slots[row], choices, line, strict=True)
-                ]
+                restored[w] = self._outputs(windows[w][1], slots[row], choices, [p for _, _, p in line])
         out: list[list[RestoredToken]] = [[] for _ in lines]
         for (n, _), tokens in zip(windows, restored, strict=True):
             out[n].extend(tokens)
         return out
 
-    def _output(self, token: str, slot: _Slot, choice: int, probability: float) -> RestoredToken:
-        piece = slot.piece
-        if piece.kind != "word":
-            return RestoredToken(token, piece.output(), 1.0, piece.kind)
-        candidate = slot.candidates[choice]
-        core = piece.core if candidate.kind == "copy" else apply_case(case_pattern(piece.core), candidate.text)
-        return RestoredToken(token, normalize(piece.output(core)), round(probability, 4), "word")
+    def _outputs(
+        self, tokens: Sequence[str], slots: Sequence[_Slot], choices: Sequence[int], probs: Sequence[np.ndarray]
+    ) -> list[RestoredToken]:
+        """The line's restored tokens: each word's chosen candidate, cased by the line (render)."""
+        pieces = [slot.piece for slot in slots]
+        chosen = [
+            slot.candidates[c].text if slot.piece.kind == "word" and slot.candidates[c].kind != "copy"
+            else slot.piece.core.lower() if slot.piece.kind == "word" else None
+            for slot, c in zip(slots, choices, strict=True)
+        ]  # fmt: skip
+        texts = render(pieces, chosen)
+        out = []
+        for token, piece, text, choice, p in zip(tokens, pieces, texts, choices, probs, strict=True):
+            if piece.kind != "word":
+                out.append(RestoredToken(token, text, 1.0, piece.kind))
+            else:
+                out.append(RestoredToken(token, normalize(text), round(float(p[choice]), 4), "word"))
+        return out
 
     def restore_lines(self, lines: Sequence[str]) -> list[RestoredLine]:
         tokens = [_TOKEN.findall(line) for line in lines]

@@ -268,12 +268,16 @@ def restore_case(core: str, output: str) -> str:
     """
     if output == core.lower():
         return core
+    return apply_case(_resolved(core), output)
+
+
+def _resolved(core: str) -> CasePattern:
     pattern = case_pattern(core)
     if pattern == "mixed":
         letters = [c for c in core if c.isalpha()]
         upper = sum(c.isupper() for c in letters) * 2 > len(letters)
         pattern = "upper" if upper else "title" if letters[0].isupper() else "lower"
-    return apply_case(pattern, output)
+    return pattern
 
 
 def mostly_upper(pieces: Sequence[Piece]) -> bool:
@@ -284,15 +288,30 @@ def mostly_upper(pieces: Sequence[Piece]) -> bool:
 
 def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
     """New text of every token from the lower-case output chosen for each word piece (None for
-    the others): casing restored from the input; a lone capital in an upper-case line stays upper."""
+    the others), cased by the line, not token by token:
+
+    - in an all-caps line (a heading) every word is upper case, also one OCR read in lower case
+      (CỘNG HÒA XÃ HỘI CHỦ NGHĨA, not CHỦ nghĩa) or as a lone capital;
+    - elsewhere each word keeps its own pattern (title, lower, an acronym verbatim), except an
+      all-caps word standing alone among lower- and title-case words whose output is a
+      syllable, not the input itself: English OCR reads ở, ộ as O, so `SO`, `BO` in running text
+      are Sở, Bộ, not SỞ, BỘ.
+    """
     upper_line = mostly_upper(pieces)
+    words = [i for i, p in enumerate(pieces) if p.kind == "word"]
+    caps = {i for i in words if sum(c.isalpha() for c in pieces[i].core) > 1 and _resolved(pieces[i].core) == "upper"}
     out = []
-    for piece, text in zip(pieces, chosen, strict=True):
+    for i, (piece, text) in enumerate(zip(pieces, chosen, strict=True)):
         if piece.kind != "word" or text is None:
             out.append(piece.output())
             continue
-        text = restore_case(piece.core, text)
-        if upper_line and case_pattern(piece.core) == "title":
+        if upper_line and any(c.isalpha() for c in piece.core):
             text = text.upper()
+        elif i in caps and text != piece.core.lower():
+            position = words.index(i)
+            neighbours = words[max(0, position - 1) : position] + words[position + 1 : position + 2]
+            text = text[:1].upper() + text[1:] if not caps & set(neighbours) else text.upper()
+        else:
+            text = restore_case(piece.core, text)
         out.append(piece.output(text))
     return out

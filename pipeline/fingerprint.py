@@ -37,13 +37,19 @@ PLAN_SOURCES = (
     PACKAGE / "agency_text.py",
     PACKAGE / "lookalikes.py",
     PACKAGE / "labels.py",
+    PACKAGE / "signature.py",
     PACKAGE / "vietnamese.py",
     CORPORA / "agencies.tsv",
     CORPORA / "agency_history.tsv",
     CORPORA / "restore_noise.json",  # the OCR channel the look-alike table is derived from
 )
 # Data restore reads besides the model (its code is covered by gazette's version).
-RESTORE_DATA = (CORPORA / "restore_lexicon.tsv", CORPORA / "restore_noise.json")
+RESTORE_DATA = (
+    CORPORA / "restore_lexicon.tsv",
+    CORPORA / "restore_noise.json",
+    CORPORA / "place_names.tsv",
+    CORPORA / "surnames.tsv",
+)
 _IGNORED = {"MODEL_CARD.md", "metrics.json"}  # documentation, not what shapes an output
 
 

@@ -90,6 +90,10 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
                 update = {"text": result.text, "restore_confidence": 1.0, "flags": [*flags, "restored", "code-fixed"]}
                 tokens.append(token.model_copy(update=update))
                 continue
+            if result.kind == "name":  # a signer's given name, left as read for a person to check
+                update = {"restore_confidence": result.confidence, "flags": [*flags, "personal-name"]}
+                tokens.append(token.model_copy(update=update))
+                continue
             if result.text != token.text:
                 # A merged OCR word restored as two ("véindi" → "với nội") stays one token, flagged.
                 flags += ["restored", "split"] if " " in result.text else ["restored"]

@@ -30,6 +30,7 @@ from pipeline.restore.modelspec import (
     model_id,
     weights_sha256,
 )
+from pipeline.restore.names import with_names
 from pipeline.restore.ngram import LM_FILE, NgramLM
 from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without loading anything
 from pipeline.restore.tokens import Piece, render, split_token
@@ -45,7 +46,7 @@ class RestoredToken:
     source: str  # the whitespace token as read
     text: str  # the restored token (two words joined by a space where a merge was split)
     confidence: float  # probability of the chosen output (1.0 for copied tokens)
-    kind: str  # word | protected | code-fix
+    kind: str  # word | protected | code-fix | name (a signer's given name left as read: restore/names.py)
 
     @property
     def changed(self) -> bool:
@@ -194,6 +195,7 @@ class Restorer:
             (n, list(tokens[s : s + width])) for n, tokens in enumerate(lines) for s in range(0, len(tokens), width)
         ]
         restored: list[list[RestoredToken]] = [[] for _ in windows]
+        pieces: list[list[Piece]] = [[] for _ in windows]
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
@@ -206,10 +208,13 @@ class Restorer:
                 else:
                     choices = [int(p.argmax()) for _, _, p in line]
                 restored[w] = self._outputs(windows[w][1], slots[row], choices, [p for _, _, p in line])
+                pieces[w] = [slot.piece for slot in slots[row]]
         out: list[list[RestoredToken]] = [[] for _ in lines]
-        for (n, _), tokens in zip(windows, restored, strict=True):
+        line_pieces: list[list[Piece]] = [[] for _ in lines]
+        for (n, _), tokens, window_pieces in zip(windows, restored, pieces, strict=True):
             out[n].extend(tokens)
-        return out
+            line_pieces[n].extend(window_pieces)
+        return with_names(line_pieces, out)
 
     def _outputs(
         self, tokens: Sequence[str], slots: Sequence[_Slot], choices: Sequence[int], probs: Sequence[np.ndarray]

@@ -12,22 +12,12 @@ from rapidfuzz import fuzz, process
 
 from pipeline.document import Signer, Span
 from pipeline.segment.text import TextLine, fold_line, is_bullet
+from pipeline.signature import POSITIONS, SIGN_MARK, SIGNED
 from pipeline.vietnamese import normalize
 
 __all__ = ["Tail", "find_tail"]
 
 _RECIPIENTS = re.compile(r"^\W*(?:n\S{1,2}i\s+nh\S{1,3}n|recipients?)\b\s*:?")
-_SIGN_MARK = re.compile(r"^\W*(?P<mark>tm|kt|tl|tuq|q)\s*\.\s*(?=\S)")
-_SIGNED = re.compile(r"^\W*\(?\s*(?:d\S\s*k\S|signed)\s*\)?\s*(?::|$)")
-
-_POSITIONS = {
-    "chu tich": "Chủ tịch", "pho chu tich": "Phó Chủ tịch", "giam doc": "Giám đốc", "pho giam doc": "Phó Giám đốc",
-    "truong ban": "Trưởng ban", "pho truong ban": "Phó Trưởng ban", "chanh van phong": "Chánh Văn phòng",
-    "pho chanh van phong": "Phó Chánh Văn phòng", "bi thu": "Bí thư", "pho bi thu": "Phó Bí thư",
-    "thu truong": "Thứ trưởng", "chairman": "Chủ tịch", "vice chairman": "Phó Chủ tịch", "director": "Giám đốc",
-    "bo truong": "Bộ trưởng", "thu tuong": "Thủ tướng", "pho thu tuong": "Phó Thủ tướng",
-    "cuc truong": "Cục trưởng", "pho cuc truong": "Phó Cục trưởng", "vien truong": "Viện trưởng",
-}  # fmt: skip
 # Several signature cells on one line (TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH Tên Người).
 _GLUED_MARK = re.compile(r"\b(TM|KT|TL|TUQ)\.(?=\S)")
 _MARK_CUT = re.compile(r"\s+(?=(?:TM|KT|TL|TUQ|Q)\s*\.)")
@@ -57,7 +47,7 @@ class Tail:
 
 
 def _position(text: str) -> str | None:
-    return _canonical(text, _POSITIONS, 84) if 0 < len(_letters(text)) <= 24 else None
+    return _canonical(text, POSITIONS, 84) if 0 < len(_letters(text)) <= 24 else None
 
 
 def _is_position_line(line: TextLine) -> bool:
@@ -82,7 +72,7 @@ def _signature_cells(text: str) -> list[str]:
             k -= 1
         name = " ".join(words[k:]) if len(words) - k >= 2 else ""
         caps = words[: k if name else len(words)]
-        mark = _SIGN_MARK.match(fold_line(" ".join(caps)))
+        mark = SIGN_MARK.match(fold_line(" ".join(caps)))
         start = len(caps[0]) if mark and caps and caps[0].endswith(".") else 0
         rest = caps[1:] if start else caps
         # KT. CHỦ TỊCH PHÓ CHỦ TỊCH: the mark's head, then the signer's own position.
@@ -106,7 +96,7 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str], end: in
             line.index
             for line in lines[after:end]
             if line.index not in debris
-            and (_RECIPIENTS.match(line.folded) or _SIGN_MARK.match(line.folded) or _is_position_line(line))
+            and (_RECIPIENTS.match(line.folded) or SIGN_MARK.match(line.folded) or _is_position_line(line))
         ),
         len(lines),
     )
@@ -133,7 +123,7 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str], end: in
             else:
                 tail.recipients.append(_entry(line.text))
             tail.recipients_span = (tail.recipients_span[0], line.end)
-        elif (mark := _SIGN_MARK.match(line.folded)) and len(cells := _signature_cells(line.text)) > 1:
+        elif (mark := SIGN_MARK.match(line.folded)) and len(cells := _signature_cells(line.text)) > 1:
             for cell in cells:
                 _signature_cell(cell, signer)
             block.append(line)
@@ -148,7 +138,7 @@ def find_tail(lines: list[TextLine], after: int, debris: dict[int, str], end: in
         elif _is_position_line(line):
             signer.position = _position(line.text)
             block.append(line)
-        elif signed := _SIGNED.match(line.folded):
+        elif signed := SIGNED.match(line.folded):
             signer.signed = True
             rest = line.text[signed.end() :].strip()
             if _is_name(rest):
@@ -176,7 +166,7 @@ def _entry(text: str) -> str:
 
 def _signature_cell(text: str, signer: Signer) -> None:
     """One cell of the signature block: a TM./KT. mark, a position or the signer's name."""
-    if mark := _SIGN_MARK.match(fold_line(text)):
+    if mark := SIGN_MARK.match(fold_line(text)):
         rest = text[mark.end() :]
         if mark["mark"] == "tm":
             signer.on_behalf_of = _canonical(rest, _AUTHORITIES) or normalize(rest.strip())

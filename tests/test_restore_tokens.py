@@ -156,3 +156,11 @@ def test_casing_follows_the_line(line: str, outputs: str, expected: str) -> None
     words = iter(outputs.split())
     chosen = [next(words) if p.kind == "word" else None for p in pieces]
     assert " ".join(render(pieces, chosen)) == expected
+
+
+def test_a_two_digit_number_between_words_may_be_a_garbled_syllable() -> None:
+    pieces = split_line("da 14 mot don vi, nam 2025 co 16, tinh; Dieu 14 quy dinh 6 muc")
+    kinds = [(p.core, p.kind) for p in pieces if p.core.isdigit()]
+    # 14 between two words gets candidates; a year, a number before punctuation, after
+    # "Điều" (a count's context) or of one digit stays a number.
+    assert kinds == [("14", "word"), *[(n, "protected") for n in ("2025", "16", "14", "6")]]

@@ -13,6 +13,15 @@ reported, 20 restored lines are printed to the console and only ≤ 8-token exce
 markdown (seed sentences are never copied into the repository). A model folder with an ONNX export
 runs on ONNX Runtime (as restoring does), a training checkpoint on torch; both on one thread. The
 runtimes side by side (load, tokens/s, memory): scripts/bench_restore_runtime.py.
+
+`--sections plans` measures only the issue-13 sections (scripts/bench_restore_plans.py: the
+rendered development plans read by real `tesseract -l eng`, tune and held-out split; digit-garbled
+syllables and numbers; casing; the seeds against a hand-restored sample kept under data/; stripped
+and clean held-out text; torch and ONNX), for each --plans-model, the first being the baseline,
+and rewrites only that block of the markdown; `--sections corpora` (the default) keeps the block.
+
+    .venv/bin/python scripts/bench_restore.py --sections plans --plans-model before=data/restore/before \\
+        --plans-model shipped=models/restore            # add --quick for 3 plans per split
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from rapidfuzz.distance import Levenshtein
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import bench_restore_plans as plans_bench  # noqa: E402
 import build_restore_data as ocr_data  # noqa: E402
 from build_restore_ngram import dev_pairs, tune_rescoring  # noqa: E402
 from restore_data import chunks, read_lines  # noqa: E402
@@ -399,8 +409,39 @@ def main() -> None:
         action="store_true",
         help="rescore with the n-gram folder's decoder.json (what Restorer.load uses) instead of tuning per model",
     )
+    parser.add_argument(
+        "--sections",
+        default="corpora",
+        help="comma-separated: corpora (the held-out corpus tables and seeds), plans (the issue-13 block)",
+    )
+    parser.add_argument(
+        "--plans-model",
+        action="append",
+        default=[],
+        help="name=DIR of a restorer for the plans sections (repeatable; the first is the baseline; default: "
+        "before=data/restore/before if present, shipped=models/restore)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
+    wanted = set(args.sections.split(","))
+    if "plans" in wanted:
+        plan_models = {m.split("=", 1)[0]: Path(m.split("=", 1)[1]) for m in args.plans_model}
+        if not plan_models:
+            before = REPO / "data" / "restore" / "before"
+            plan_models = ({"before": before} if (before / "model.safetensors").exists() else {}) | {
+                "shipped": REPO / "models" / "restore"
+            }
+        block = plans_bench.sections(plan_models, args.quick)
+        command = (
+            f"Command: `.venv/bin/python scripts/bench_restore.py {' '.join(sys.argv[1:])}` — {datetime.date.today()}"
+        )
+        block[1:1] = ["", command, "", f"Machine: {machine()}."]
+        print("\n".join(block))
+        if not args.quick:
+            plans_bench.write_sections(args.out, block)
+            print(f"wrote {args.out}", file=sys.stderr)
+    if "corpora" not in wanted:
+        return
     n = 40 if args.quick else args.lines
     models = {m.split("=", 1)[0] if "=" in m else Path(m).name: Path(m.split("=", 1)[-1]) for m in args.model}
     if not args.model:  # whatever is there: the training runs' best checkpoints and the shipped model
@@ -512,7 +553,12 @@ def main() -> None:
                  "numbers/codes 100", "no dropped/invented 100", "≥ 2,000 tokens/s", "fresh load ≤ 2 s",
                  "ahead of pyvi and unigram on every set"],
                 [targets(r, scores, *timing[r]) for r in featured])  # fmt: skip
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    if plans_bench.START in old and plans_bench.END in old and "plans" not in wanted:  # keep the issue-13 block
+        md += ["", old[old.index(plans_bench.START) : old.index(plans_bench.END) + len(plans_bench.END)]]
     args.out.write_text("\n".join(md) + "\n", encoding="utf-8")
+    if "plans" in wanted:
+        plans_bench.write_sections(args.out, block)
     print(f"wrote {args.out}", file=sys.stderr)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gzip
+import hashlib
 import itertools
 import json
 import logging
@@ -22,8 +23,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from plan_restore_data import plan_texts  # noqa: E402
 
 from pipeline.restore.candidates import LEXICON, CandidateGenerator  # noqa: E402
 from pipeline.restore.lattice import SETTINGS_FILE, DecoderSettings, NgramRestorer, RescoredRestorer  # noqa: E402
@@ -34,6 +40,7 @@ from pipeline.vietnamese import normalize  # noqa: E402
 
 log = logging.getLogger("build_restore_ngram")
 NOISE = REPO / "corpora" / "restore_noise.json"
+COUNT_CACHE = REPO / "data" / "restore" / "ngram-counts"
 
 
 def lexicon_vocab(path: Path = LEXICON) -> list[str]:
@@ -43,40 +50,88 @@ def lexicon_vocab(path: Path = LEXICON) -> list[str]:
     return [*SPECIALS, *dict.fromkeys([*(text for text, _count, _kind in rows), *"abcdefghijklmnopqrstuvwxyzđ"])]
 
 
-def count(
-    corpora: Path, vocab: list[str], dev_every: int, limit: int | None, dev_out: Path
-) -> tuple[NgramCounts, dict]:
+def _vocab_key(vocab: list[str], dev_every: int, limit: int | None) -> str:
+    """What a cached count depends on besides its file: the units and which lines were held back."""
+    return hashlib.sha256(json.dumps([vocab, dev_every, limit]).encode()).hexdigest()[:16]
+
+
+def count_file(
+    path: Path, vocab: list[str], dev_every: int, limit: int | None, cache: Path
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str], dict]:
+    """Count tables, held-back dev lines and stats of one corpus file, cached in `cache` (one
+    .npz per file, written when the file is done: an interrupted build resumes at the next file)."""
+    stat = path.stat()
+    key = f"{path.name}-{stat.st_size}-{int(stat.st_mtime)}-{_vocab_key(vocab, dev_every, limit)}"
+    cached = cache / f"{key}.npz"
+    if cached.exists():
+        with np.load(cached, allow_pickle=False) as data:
+            tables = [(data[f"k{n}"], data[f"c{n}"]) for n in (1, 2, 3)]
+            meta = json.loads(str(data["meta"]))
+        log.info("%s: cached (%d lines)", path.name, meta["lines"])
+        return tables, meta.pop("dev"), meta
     index = {u: i for i, u in enumerate(vocab)}
+    counts = NgramCounts(len(vocab))
+    meta: dict = {"lines": 0, "tokens": 0, "unk": 0, "dev": []}
+    started = time.monotonic()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for number, raw in enumerate(handle):
+            if limit and number >= limit:
+                break
+            line = normalize(raw.strip())
+            if not line:
+                continue
+            if number % dev_every == dev_every - 1:
+                meta["dev"].append(line)
+                continue
+            ids = [index.get(u, 0) for u in line_units(line)]
+            counts.add(ids)
+            meta["tokens"] += len(ids)
+            meta["unk"] += ids.count(0)
+            meta["lines"] += 1
+    tables = counts.tables()
+    cache.mkdir(parents=True, exist_ok=True)
+    arrays = {f"{a}{n}": t[i] for n, t in zip((1, 2, 3), tables, strict=True) for i, a in enumerate("kc")}
+    tmp = cached.with_suffix(".tmp.npz")
+    np.savez(tmp, meta=np.array(json.dumps(meta, ensure_ascii=False)), **arrays)
+    tmp.replace(cached)
+    log.info("%s: %d lines, %d tokens in %.0f s", path.name, meta["lines"], meta["tokens"], time.monotonic() - started)
+    return tables, meta.pop("dev"), meta
+
+
+def count(
+    corpora: Path, vocab: list[str], dev_every: int, limit: int | None, dev_out: Path, cache: Path
+) -> tuple[NgramCounts, dict]:
     counts = NgramCounts(len(vocab))
     stats: dict = {"files": {}, "tokens": 0, "unk": 0, "dev_lines": 0}
     with gzip.open(dev_out, "wt", encoding="utf-8") as dev:
         for path in sorted(corpora.glob("*.txt.gz")):  # the glob does not descend into heldout/
-            started, lines = time.monotonic(), 0
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                for number, raw in enumerate(handle):
-                    if limit and number >= limit:
-                        break
-                    line = normalize(raw.strip())
-                    if not line:
-                        continue
-                    if number % dev_every == dev_every - 1:
-                        dev.write(line + "\n")
-                        stats["dev_lines"] += 1
-                        continue
-                    ids = [index.get(u, 0) for u in line_units(line)]
-                    counts.add(ids)
-                    stats["tokens"] += len(ids)
-                    stats["unk"] += ids.count(0)
-                    lines += 1
-            stats["files"][path.name] = lines
-            log.info(
-                "%s: %d lines in %.0f s (%d tokens so far)",
-                path.name,
-                lines,
-                time.monotonic() - started,
-                stats["tokens"],
-            )
+            tables, dev_lines, meta = count_file(path, vocab, dev_every, limit, cache)
+            counts.add_tables(tables)
+            dev.writelines(line + "\n" for line in dev_lines)
+            stats["dev_lines"] += len(dev_lines)
+            stats["files"][path.name] = meta["lines"]
+            stats["tokens"] += meta["tokens"]
+            stats["unk"] += meta["unk"]
     return counts, stats
+
+
+def plan_tables(
+    vocab: list[str], exclude: frozenset[str] = frozenset()
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """Count tables of the true text of the *tune-split* development plans (never held-out ones),
+    minus `exclude` (the fold being scored when the weight is tuned); and their token count."""
+    index = {u: i for i, u in enumerate(vocab)}
+    counts = NgramCounts(len(vocab))
+    tokens = 0
+    for doc_id, text in plan_texts("tune").items():
+        if doc_id in exclude:
+            continue
+        for line in text.splitlines():
+            ids = [index.get(u, 0) for u in line_units(line)]
+            if ids:
+                counts.add(ids)
+                tokens += len(ids)
+    return counts.tables(), tokens
 
 
 def dev_pairs(path: Path, n: int, seed: int = 7) -> dict[str, list[tuple[str, str]]]:
@@ -159,6 +214,68 @@ def tune_rescoring(
     return best
 
 
+def tune_plans_weight(
+    corpus_counts: NgramCounts,
+    vocab: list[str],
+    model: Path,
+    base: DecoderSettings,
+    weights: list[int],
+    lm_weights: list[float],
+    min2: int,
+    min3: int,
+) -> tuple[int, float, dict]:
+    """Leave-one-plan-out over the tune split (never held-out plans): for every tune plan, an LM of
+    the corpora plus the *other* tune plans' text counted `weight` times rescores the model's
+    candidate probabilities on that plan's real English-model OCR; the weight (and LM weight of
+    the rescoring) with the best syllable accuracy summed over the plans wins."""
+    from bench_restore import score
+    from plan_restore_data import line_pairs, plan_ids
+
+    from pipeline.restore.restorer import Restorer
+    from pipeline.restore.tokens import join
+
+    restorer = Restorer.load(model, rescore=False, threads=1)
+    ids = plan_ids("tune")
+    pairs = {i: line_pairs(i, min_similarity=70.0) for i in ids}
+    probs = {i: restorer.candidate_probs([src.split() for src, _ in pairs[i]]) for i in ids}
+    base_tables = corpus_counts.tables()
+    results: dict = {}
+    shared_lm = None
+    for weight in weights:
+        hits = dict.fromkeys(lm_weights, 0)
+        total = 0
+        for doc_id in ids:
+            if weight == 0:
+                shared_lm = shared_lm or NgramLM.estimate(_with(base_tables, vocab), vocab, min2, min3)
+                lm = shared_lm
+            else:
+                counts = _with(base_tables, vocab)
+                counts.add_tables(plan_tables(vocab, frozenset({doc_id}))[0], weight)
+                lm = NgramLM.estimate(counts, vocab, min2, min3)
+            for lm_weight in lm_weights:
+                rescorer = RescoredRestorer(restorer, lm, dataclasses.replace(base, rescore_lm_weight=lm_weight))
+                outputs = []
+                for (src, _), line in zip(pairs[doc_id], probs[doc_id], strict=True):
+                    texts = rescorer.decode(line)
+                    outputs.append((join(src, texts) if texts else src, texts, False))
+                c = score(pairs[doc_id], outputs)
+                hits[lm_weight] += c["syl_ci"]
+                total += c["syl"] if lm_weight == lm_weights[0] else 0
+        for lm_weight, h in hits.items():
+            results[f"{weight}/{lm_weight}"] = round(100 * h / max(total, 1), 3)
+            log.info("plans weight %d, rescore LM weight %.2f: tune leave-one-plan-out %.3f %%",
+                     weight, lm_weight, 100 * h / max(total, 1))  # fmt: skip
+    best = max(results, key=results.get)
+    weight, lm_weight = best.split("/")
+    return int(weight), float(lm_weight), results
+
+
+def _with(tables: list[tuple[np.ndarray, np.ndarray]], vocab: list[str]) -> NgramCounts:
+    counts = NgramCounts(len(vocab))
+    counts.add_tables(tables)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
@@ -171,13 +288,44 @@ def main() -> None:
     parser.add_argument("--no-tune", action="store_true")
     parser.add_argument("--model", type=Path, default=None, help="also tune LM rescoring of this neural model")
     parser.add_argument("--dev-lines", type=int, default=600, help="dev lines per kind for tuning")
+    parser.add_argument("--cache", type=Path, default=COUNT_CACHE, help="per-file count tables (resumable)")
+    parser.add_argument("--count-only", action="store_true", help="fill the count cache, build nothing")
+    parser.add_argument(
+        "--plans-weight",
+        type=int,
+        default=0,
+        help="also count the tune-split development plans' true text, each n-gram this many times (0: not)",
+    )
+    parser.add_argument(
+        "--tune-plans-weight",
+        type=Path,
+        default=None,
+        metavar="MODEL",
+        help="choose --plans-weight (and the rescoring LM weight) for MODEL by leave-one-plan-out on the tune split",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.tune_only:
         started = time.monotonic()
         vocab = lexicon_vocab()
-        counts, stats = count(args.corpora, vocab, args.dev_every, args.limit, args.out / "dev.txt.gz")
+        counts, stats = count(args.corpora, vocab, args.dev_every, args.limit, args.out / "dev.txt.gz", args.cache)
+        if args.count_only:
+            return
+        if args.tune_plans_weight:
+            base = DecoderSettings.load(args.tune_plans_weight / "ngram" / SETTINGS_FILE)
+            weight, lm_weight, results = tune_plans_weight(
+                counts, vocab, args.tune_plans_weight, base, [0, 3, 10, 30, 100], [0.8, 1.0, 1.25], args.min2, args.min3
+            )
+            (args.out / "plans-weight.json").write_text(
+                json.dumps({"best": [weight, lm_weight], "results": results}, indent=1) + "\n", encoding="utf-8"
+            )
+            log.info("best plans weight %d, rescore LM weight %.2f", weight, lm_weight)
+            return
+        if args.plans_weight:
+            tables, tokens = plan_tables(vocab)
+            counts.add_tables(tables, args.plans_weight)
+            stats["plans"] = {"split": "tune", "tokens": tokens, "weight": args.plans_weight}
         lm = NgramLM.estimate(counts, vocab, args.min2, args.min3)
         lm.save(args.out / LM_FILE)
         stats |= {

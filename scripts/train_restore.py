@@ -27,7 +27,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from restore_data import DEFAULT_CORPORA, load_ocr_pairs, load_training_text, pair_stream  # noqa: E402
+from restore_data import DEFAULT_CORPORA, load_ocr_pairs, load_plan_pairs, load_training_text, pair_stream  # noqa: E402
 
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.restore.align import align_tokens  # noqa: E402
@@ -143,6 +143,17 @@ def main() -> None:
         "--export", type=Path, help="copy the best checkpoint here (e.g. models/restore), export it to ONNX and exit"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, help="start a new run from these weights (fine-tuning)")
+    parser.add_argument(
+        "--plan-pairs",
+        action="store_true",
+        help="add the tune-split development plans' real English-model OCR pairs to the OCR pairs",
+    )
+    parser.add_argument(
+        "--plan-dev",
+        default="",
+        help="comma-separated tune-split plan ids kept out of the plan pairs (to judge the fine-tuned model on)",
+    )
     args = parser.parse_args()
     run = args.run or ROOT / "data" / "restore" / f"run-{args.arch}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -163,6 +174,9 @@ def main() -> None:
     state_file = run / "state.json"
     if state_file.exists():
         model, vocab = load_model(run / "last")
+    elif args.init:
+        model, vocab = load_model(args.init)
+        log.info("fine-tuning from %s", args.init)
     else:
         vocab = build_vocab()
         model = RestoreModel(RestoreConfig(arch=args.arch, vocab_size=len(vocab)))
@@ -187,6 +201,10 @@ def main() -> None:
     ocr = ocr[:-600]
     for extra in args.extra_pairs:  # added after the dev split: reviewers' pairs are for training
         ocr += load_extra_pairs(extra)
+    if args.plan_pairs:  # the tune split only (plan_restore_data); held-out plans are never read
+        plans = load_plan_pairs(frozenset(filter(None, args.plan_dev.split(","))))
+        log.info("%d development-plan OCR pairs (tune split)", len(plans))
+        ocr += plans
     log.info(
         "%d OCR pairs, %d dev lines, vocab %d, %d parameters",
         len(ocr),

@@ -108,6 +108,16 @@ class NgramCounts:
                 self._parts[order] = [_merge(self._parts[order])]
         self._pending, self._pending_tokens = [], 0
 
+    def add_tables(self, tables: Sequence[tuple[np.ndarray, np.ndarray]], weight: int = 1) -> None:
+        """Add counted tables (of `tables()`, e.g. cached per corpus file), each count × weight
+        (a small in-domain text repeated: scripts/build_restore_ngram.py --plans-weight)."""
+        self._flush()
+        for order, (keys, counts) in enumerate(tables):
+            if len(keys):
+                self._parts[order].append((np.asarray(keys, np.int64), np.asarray(counts, np.int64) * int(weight)))
+            if len(self._parts[order]) >= 8:
+                self._parts[order] = [_merge(self._parts[order])]
+
     def tables(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(sorted keys, counts) for orders 1, 2, 3."""
         self._flush()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
+import logging
 import os
 import stat
 from pathlib import Path
@@ -25,6 +27,8 @@ from pipeline.names import path_from_uri
 from pipeline.options import Options
 
 __all__ = ["find_source", "open_regular", "pdf_page_inches", "rasterize_pdf_page", "read_image_frame", "sha256_of"]
+
+log = logging.getLogger(__name__)
 
 
 def open_regular(path: Path) -> BinaryIO:
@@ -66,35 +70,84 @@ def find_source(document: Document, root: str | Path | None = None, verify: bool
     return path
 
 
-def pdf_page_inches(path: Path, number: int) -> tuple[float, float]:
-    """Width and height of page `number` in inches, as pdftoppm renders it: the larger of the
-    media and crop boxes, sides taken absolute (an inverted box `[0 0 7200 -7200]` is as large
-    as an upright one) and scaled by the page's /UserUnit."""
+def _pdf_page(path: Path, number: int):  # -> pypdf.PageObject
     from pypdf import PdfReader
 
     try:
-        page = PdfReader(path, strict=False).pages[number - 1]
+        return PdfReader(path, strict=False).pages[number - 1]
+    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+        raise CorruptInputError(f"page {number} cannot be read ({type(exc).__name__}: {exc})", path=path) from exc
+
+
+def pdf_page_inches(page) -> tuple[float, float]:  # page: pypdf.PageObject
+    """Width and height of a page in inches, as pdftoppm renders it: the larger of the media and
+    crop boxes, sides taken absolute (an inverted box `[0 0 7200 -7200]` is as large as an
+    upright one) and scaled by the page's /UserUnit. ValueError when the boxes are unreadable."""
+    try:
         unit = float(page.get("/UserUnit", 1) or 1)
         boxes = [page.mediabox, page.cropbox]
         width = max(abs(float(box.width)) for box in boxes) * unit / 72
         height = max(abs(float(box.height)) for box in boxes) * unit / 72
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
-        problem = f"page {number}: its size cannot be read ({type(exc).__name__}: {exc})"
-        raise CorruptInputError(problem, path=path) from exc
+    except Exception as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
     return width, height
+
+
+# A page drawn as nothing but one image: its content stream is a transform and one Do.
+_SCAN_CONTENT_BYTES = 200
+
+
+def _page_scan(page, inches: tuple[float, float], dpi: int) -> Image.Image | None:  # page: pypdf.PageObject
+    """The page's own scan, when the page is nothing but one full-page image stored at about
+    `dpi` (within 2 %) as a JPEG: decoding it costs a fraction of rendering the page, and gives
+    the scanner's own pixels (pdftoppm would resample them). None (render instead) for anything
+    else: several objects, vector content drawn over the image, masks, rotation, other encodings
+    (Flate, JBIG2, CCITT)."""
+    try:
+        if int(page.get("/Rotate", 0) or 0) % 360:
+            return None
+        xobjects = (page.get("/Resources") or {}).get("/XObject")
+        objects = [x.get_object() for x in xobjects.get_object().values()] if xobjects else []
+        if len(objects) != 1 or objects[0].get("/Subtype") != "/Image":
+            return None
+        image = objects[0]
+        masked = any(key in image for key in ("/SMask", "/Mask", "/ImageMask", "/Decode"))
+        filters = image.get("/Filter")
+        filters = list(filters) if isinstance(filters, list) else [filters]
+        if filters[-1:] != ["/DCTDecode"] or masked:  # a JPEG, maybe wrapped (ASCII85) as reportlab does
+            return None
+        if len(page.get_contents().get_data()) > _SCAN_CONTENT_BYTES:
+            return None
+        for pixels, side in ((int(image["/Width"]), inches[0]), (int(image["/Height"]), inches[1])):
+            if abs(pixels / side - dpi) > 0.02 * dpi:
+                return None
+        jpeg = image.get_data()  # the outer filters undone; DCTDecode left: the JPEG file itself
+        if not jpeg.startswith(b"\xff\xd8"):
+            return None
+        scan = Image.open(io.BytesIO(jpeg))
+        scan.load()
+    except Exception:  # anything unusual: render the page as before
+        log.debug("page without a direct scan, rendering it", exc_info=True)
+        return None
+    return scan
 
 
 def rasterize_pdf_page(
     path: Path, number: int, dpi: int, grayscale: bool = False, max_pixels: int | None = None
 ) -> Image.Image:
-    """Page `number` (1-based) of a PDF as pixels, by poppler's pdftoppm; InputTooLargeError
-    before any pixel is drawn when the page at `dpi` exceeds `max_pixels` (default: the
-    Options default), whoever asks (conversion, review, the searchable PDF)."""
+    """Page `number` (1-based) of a PDF as pixels: its own scan when the page is one (see
+    _page_scan), else drawn by poppler's pdftoppm. InputTooLargeError before any pixel is
+    decoded when the page at `dpi` exceeds `max_pixels` (default: the Options default),
+    whoever asks (conversion, review, the searchable PDF), so all three see the same pixels."""
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
     limit = max_pixels if max_pixels is not None else Options().max_image_pixels
-    width_in, height_in = pdf_page_inches(path, number)
+    page = _pdf_page(path, number)
+    try:
+        width_in, height_in = pdf_page_inches(page)
+    except ValueError as exc:
+        raise CorruptInputError(f"page {number}: its size cannot be read ({exc})", path=path) from exc
     expected = (round(width_in * dpi), round(height_in * dpi))
     if expected[0] * expected[1] > limit:
         raise InputTooLargeError(
@@ -102,6 +155,9 @@ def rasterize_pdf_page(
             path=path,
             advice="Convert it at a lower --dpi, or raise the limit (Options.max_image_pixels) if the page is real.",
         )
+    scan = _page_scan(page, (width_in, height_in), dpi)
+    if scan is not None:
+        return scan.convert("L" if grayscale else "RGB")
     try:
         images = convert_from_path(path, dpi=dpi, first_page=number, last_page=number, grayscale=grayscale)
     except PDFInfoNotInstalledError as exc:

@@ -285,3 +285,26 @@ def test_text_inputs_above_the_size_limit_are_refused(tmp_path: Path) -> None:
     error = _expect(path, InputTooLargeError, Options(max_text_bytes=10_000))
     assert "above the limit of 10,000" in error.message and "max_text_bytes" in error.message
     assert list(open_source(path, Options(max_text_bytes=100_000)).pages())
+
+
+def test_a_page_that_is_one_jpeg_scan_is_read_from_the_scan_itself(tmp_path: Path, short_page: Image.Image) -> None:
+    import numpy as np
+    from reportlab.pdfgen import canvas
+
+    from pipeline.sources import rasterize_pdf_page
+
+    scan = short_page.resize((850, 1100))
+    jpeg = tmp_path / "scan.jpg"
+    scan.save(jpeg, quality=90)
+    pdf = tmp_path / "scan.pdf"
+    drawing = canvas.Canvas(str(pdf), pagesize=(612, 792))  # 8.5 × 11 in: the scan is at 100 DPI
+    drawing.drawImage(str(jpeg), 0, 0, 612, 792)
+    drawing.showPage()
+    drawing.save()
+    stored = np.asarray(Image.open(jpeg).convert("L"))
+    # At the scan's own resolution, the very pixels of the scan (no resampling by a renderer) ...
+    assert np.array_equal(np.asarray(rasterize_pdf_page(pdf, 1, 100, grayscale=True)), stored)
+    # ... at another, the page is drawn as before.
+    assert rasterize_pdf_page(pdf, 1, 200, grayscale=True).size == (1700, 2200)
+    with pytest.raises(InputTooLargeError):
+        rasterize_pdf_page(pdf, 1, 100, max_pixels=1000)  # the pixel guard comes first either way

@@ -98,6 +98,7 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
     """Text pages that look like English-model OCR are restored whole; vie OCR pages only in
     their low-confidence tokens. Without an installed model, auto mode leaves the text as is."""
     from pipeline.restore.api import get_restorer, looks_garbled, restore_page
+    from pipeline.restore.confidence import default_word_right
     from pipeline.restore.paths import has_model
 
     if options.restore == "auto" and not has_model():
@@ -115,7 +116,10 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
             continue
         restored.append(restore_page(page, below, restorer))
         models["restore"] = restorer.model_id
-        models["restore_calibration"] = default_calibration().name
+        # What restore_confidence is: the word-right model's probability (its id, word-right-…)
+        # when it is shipped and the LM rescores, else the calibrated network probability.
+        word_right = default_word_right() if restorer.rescorer is not None else None
+        models["restore_calibration"] = word_right.name if word_right else default_calibration().name
     return restored
 
 

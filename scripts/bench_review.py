@@ -11,8 +11,11 @@ text (the rendered plan body) and called right or wrong. Then:
   confidences) as a probability that the word is right: expected calibration error over ten
   bins and a reliability table.
 
-Per split (tune / held-out, scripts/plan_split.py). The figures are measured on documents the
-restore model never trained on; nothing here is tuned.
+Each stored conversion is restored again as `gazette convert` restores it now, and scored two
+ways: *before*, the calibrated network probability (and the lower of it and the OCR confidence),
+and *after*, the word-right model (pipeline/restore/confidence.py). Per split (tune / held-out,
+scripts/plan_split.py); the word-right model and the review threshold are fitted on the tune
+split only (scripts/fit_word_right.py).
 
     .venv/bin/python scripts/bench_review.py [--data data/plan-scans]
 """
@@ -36,14 +39,22 @@ from render_plans import COLLECTIONS, plan_body  # noqa: E402
 
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
+from pipeline.options import Options  # noqa: E402
+from pipeline.restore.api import (  # noqa: E402
+    get_restorer,
+    looks_garbled,
+    restore_page_features,
+)
 from pipeline.restore.calibration import default_calibration  # noqa: E402
-from pipeline.review.attention import review_states  # noqa: E402
+from pipeline.restore.confidence import default_word_right  # noqa: E402
+from pipeline.restore.restorer import Restorer  # noqa: E402
+from pipeline.review.attention import LOW, review_states  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
 ANNOTATIONS = ROOT / "tests" / "data" / "segment"
 WAYS = {"scans": ".pdf.json", "restored eng OCR": ".eng.txt.json"}
 BINS = 10
-SWEEP = (0.6, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)  # review thresholds compared on the tune split
+SWEEP = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95)  # review thresholds compared on the tune split
 
 
 def _words(text: str) -> list[str]:
@@ -57,16 +68,41 @@ def truth_words(doc_id: str) -> list[str]:
     return _words(plan_body(source.read_text(encoding="utf-8")))
 
 
-def calibrated(document: Document) -> Document:
-    """A document converted before calibration.json existed gets the current calibration applied
-    to its raw restore confidences, as `gazette convert` now does."""
-    if document.provenance.models.get("restore_calibration", "identity") != "identity":
-        return document
-    calibration = default_calibration()
+def source_document(document: Document) -> Document:
+    """The document as read, before restore: every token's text its source_text, no restore
+    confidence, no restore flags (reviewers' corrections dropped: these are fresh conversions)."""
+    document = document.model_copy(deep=True)
     for *_, token in document.tokens():
-        if token.restore_confidence is not None:
-            token.restore_confidence = calibration(token.restore_confidence, token.text != token.source_text)
+        token.text = token.source_text
+        token.restore_confidence = None
+        token.flags = [f for f in token.flags if f == "low-confidence"]
+        token.corrections = []
     return document
+
+
+def restored_again(document: Document, restorer: Restorer, score: bool = True) -> tuple[Document, list]:
+    """The document restored as `gazette convert` restores it now (pipeline.api._restore_pages):
+    vie OCR pages below Options.restore_below, text pages whole when they look garbled. Returns
+    the restored document and, when `score`, the word-right features of its scored tokens as
+    (token index in reading order, way in, features)."""
+    document = source_document(document)
+    below_ocr = Options().restore_below
+    rows, pages, offset = [], [], 0
+    for page in document.pages:
+        if page.source == "ocr":
+            below: float | None = below_ocr
+        elif looks_garbled(page.text, restorer):
+            below = None
+        else:
+            pages.append(page)
+            offset += sum(len(line.tokens) for line in page.lines)
+            continue
+        restored, found = restore_page_features(page, below, restorer, score=score)
+        starts = [offset + sum(len(line.tokens) for line in page.lines[:n]) for n in range(len(page.lines))]
+        rows += [(starts[n] + i, way, features) for n, i, way, features in found]
+        offset += sum(len(line.tokens) for line in page.lines)
+        pages.append(restored)
+    return document.model_copy(update={"pages": pages}), rows
 
 
 def right_or_wrong(output: list[str], truth: list[str]) -> list[bool]:
@@ -91,7 +127,6 @@ class Tally:
     risks: list[tuple[float, bool]] = field(default_factory=list)  # (risk, wrong) for the threshold sweep
 
     def add(self, document: Document, truth: list[str]) -> None:
-        document = calibrated(document)
         tokens = [(tid, token) for tid, _, _, token in document.tokens()]
         right = right_or_wrong([normalize(token.text) for _, token in tokens], truth)
         states = review_states(document)
@@ -122,73 +157,118 @@ def _pct(a: int, b: int) -> str:
     return "–" if not b else f"{100 * a / b:.1f} %"
 
 
+def with_word_right(document: Document, rows: list) -> Document:
+    """The document with the word-right probabilities of its scored tokens as restore_confidence."""
+    model = default_word_right()
+    if model is None:
+        raise SystemExit("no models/restore/word_right.json: fit it with scripts/fit_word_right.py")
+    document = document.model_copy(deep=True)
+    tokens = [token for *_, token in document.tokens()]
+    for way in ("ocr", "text"):
+        mine = [(index, features) for index, w, features in rows if w == way]
+        if mine:
+            for (index, _), p in zip(mine, model([f for _, f in mine], way), strict=True):
+                tokens[index].restore_confidence = round(float(p), 4)
+    document.provenance.models["restore_calibration"] = model.name
+    return document
+
+
+def _table(tallies: dict[tuple[str, str, str], Tally]) -> list[str]:
+    rows = []
+    for (split, way, scoring), t in tallies.items():
+        ece = t.ece()
+        rows.append(
+            f"| {split} | {way} | {scoring} | {t.words:,} | {_pct(t.wrong, t.words)} | {_pct(t.queued_wrong, t.wrong)} "
+            f"| {_pct(t.queued_wrong, t.queued)} | {1000 * t.queued / t.words if t.words else 0:.0f} "
+            f"| {t.queued / t.wrong if t.wrong else 0:.1f} | {'–' if ece is None else f'{ece:.3f}'} |"
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "plan-scans")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "benchmarks" / "review.md")
     args = parser.parse_args()
     started = time.perf_counter()
+    restorer = get_restorer()
+    before_name = default_calibration().name
+    model = default_word_right()
     sources = {p.stem for folder in COLLECTIONS for p in folder.glob("*.txt")}
     splits = {}
     for path in ANNOTATIONS.glob("plan-*.json"):
         gold = json.loads(path.read_text(encoding="utf-8"))
         splits[Path(gold["source"]).stem] = gold["split"]
-    tallies = {(split, way): Tally() for split in ("tune", "heldout") for way in WAYS}
+    tallies = {
+        (split, way, scoring): Tally()
+        for split in ("tune", "heldout")
+        for way in WAYS
+        for scoring in ("before", "after")
+    }
     for doc_id, split in sorted(splits.items()):
         if doc_id not in sources:
             continue
         truth = truth_words(doc_id)
         for way, suffix in WAYS.items():
             converted = args.data / "out" / f"{doc_id}{suffix}"
-            if converted.is_file():
-                tallies[split, way].add(Document.model_validate_json(converted.read_text(encoding="utf-8")), truth)
+            if not converted.is_file():
+                continue
+            document, rows = restored_again(
+                Document.model_validate_json(converted.read_text(encoding="utf-8")), restorer
+            )
+            document.provenance.models["restore_calibration"] = before_name
+            tallies[split, way, "before"].add(document, truth)
+            tallies[split, way, "after"].add(with_word_right(document, rows), truth)
     sweep = []
     for threshold in SWEEP:
         cells = []
         for way in WAYS:
-            t = tallies["tune", way]
+            t = tallies["tune", way, "after"]
             queued = [wrong for risk, wrong in t.risks if risk < threshold]
             cells.append(f"{_pct(sum(queued), t.wrong)} / {len(queued) / t.wrong if t.wrong else 0:.1f}")
         sweep.append(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
-    rows, reliability = [], []
-    for (split, way), t in tallies.items():
-        ece = t.ece()
-        rows.append(
-            f"| {split} | {way} | {t.words:,} | {_pct(t.wrong, t.words)} | {_pct(t.queued_wrong, t.wrong)} "
-            f"| {_pct(t.queued_wrong, t.queued)} | {1000 * t.queued / t.words if t.words else 0:.0f} "
-            f"| {t.queued / t.wrong if t.wrong else 0:.1f} | {'–' if ece is None else f'{ece:.3f}'} |"
-        )
-        if split == "heldout":
-            for b, (n, ok, conf) in enumerate(t.bins):
+    reliability = []
+    for way in WAYS:
+        for scoring in ("before", "after"):
+            for b, (n, ok, conf) in enumerate(tallies["heldout", way, scoring].bins):
                 if n:
                     reliability.append(
-                        f"| {way} | {b / BINS:.1f}–{(b + 1) / BINS:.1f} | {n:,} "
+                        f"| {way} | {scoring} | {b / BINS:.1f}–{(b + 1) / BINS:.1f} | {n:,} "
                         f"| {conf / 1000 / n:.3f} | {ok / n:.3f} |"
                     )
     text = [
         "# Review queue and confidence benchmark",
         "",
         f"Command: `.venv/bin/python scripts/bench_review.py` — {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-        f"Python {platform.python_version()}; {time.perf_counter() - started:.0f} s.",
+        f"Python {platform.python_version()}; {time.perf_counter() - started:.0f} s. Restore model "
+        f"`{restorer.model_id}`, word-right model `{model.name if model else 'none'}`.",
         "",
-        "Rendered development plans (`scripts/render_plans.py`): every output word aligned with the true text "
-        "(difflib over words; a word is wrong when it is not aligned with the same true word). *Queued* = "
-        "`review_states(...).flagged` (low confidence, an unknown agency, a conflict). Confidence = the review's "
-        "`risk` (the lower of the OCR and restore confidences), read as the probability that the word is right.",
+        "Rendered development plans (`scripts/render_plans.py`), each conversion restored again as `gazette convert` "
+        "restores it now (vie OCR scans: words below 0.6 OCR confidence; English-model OCR text: every word); every "
+        "output word aligned with the true text (difflib over words; a word is wrong when it is not aligned with "
+        "the same true word). *Queued* = `review_states(...).flagged` (low confidence, an unknown agency, a "
+        "conflict). Confidence = the review's `risk`, read as the probability that the word is right:",
         "",
-        "| split | way in | words | wrong | error recall | queue precision | queued / 1,000 words "
-        "| queued / wrong word "
-        "| ECE |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-        *rows,
+        f"- *before*: the lower of the OCR confidence and the calibrated network probability (`{before_name}`), "
+        "words below 0.6 OCR confidence queued whatever restore made of them;",
+        "- *after*: the word-right model (`pipeline/restore/confidence.py`, fitted on the tune split by "
+        "`scripts/fit_word_right.py`): OCR confidence, network, margin, channel, lexicon and LM posterior "
+        "combined, for every word token on both ways in (numbers, codes and punctuation keep their OCR "
+        "confidence).",
+        "",
+        "| split | way in | confidence | words | wrong | error recall | queue precision | queued / 1,000 words "
+        "| queued / wrong word | ECE |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *_table(tallies),
         "",
         "Targets (issue 12, held-out): error recall ≥ 90 % with ≤ 3 words queued per wrong word; ECE ≤ 0.05.",
         "",
-        "## Choosing the review threshold (tune split)",
+        "## Choosing the review threshold (tune split, after)",
         "",
         "Words queued when their confidence is below the threshold (unknown agencies and conflicts aside): "
-        "error recall / words queued per wrong word. The review uses the largest threshold that queues at "
-        "most 3 words per wrong word on both ways in (`pipeline/review/attention.py`, LOW).",
+        f"error recall / words queued per wrong word. The review uses LOW = {LOW} "
+        "(`pipeline/review/attention.py`): the largest threshold that queues at most 3 words per wrong word "
+        "on both ways in.",
         "",
         "| threshold | " + " | ".join(WAYS) + " |",
         "|---:|" + "---:|" * len(WAYS),
@@ -196,8 +276,8 @@ def main() -> int:
         "",
         "## Reliability (held-out)",
         "",
-        "| way in | confidence bin | words | mean confidence | share right |",
-        "|---|---|---:|---:|---:|",
+        "| way in | confidence | bin | words | mean confidence | share right |",
+        "|---|---|---|---:|---:|---:|",
         *reliability,
         "",
     ]

@@ -13,15 +13,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pipeline.restore.calibration import default_calibration
-from pipeline.restore.restorer import MODEL_DIR, RestoredLine, Restorer
+from pipeline.restore.confidence import default_word_right, final_index, line_features, local_posteriors
+from pipeline.restore.names import place_runs
+from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, Restorer
 from pipeline.restore.tokens import split_token
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
 
 if TYPE_CHECKING:  # the pydantic models take a tenth of a second to build: restoring lines needs none
     from pipeline.document import Page, Token
 
-__all__ = ["get_restorer", "looks_garbled", "restore_lines", "restore_page", "restore_text", "set_restore_threads"]
+__all__ = [
+    "get_restorer",
+    "looks_garbled",
+    "restore_lines",
+    "restore_page",
+    "restore_page_features",
+    "restore_text",
+    "set_restore_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,20 +80,58 @@ def looks_garbled(text: str, restorer: Restorer | None = None) -> bool:
 
 def restore_page(page: Page, below: float | None = None, restorer: Restorer | None = None) -> Page:
     """A copy of the page with restored tokens: all of them (below=None, for text inputs) or
-    only OCR tokens whose confidence is below `below` (vie OCR output). Lines with nothing to
-    restore do not go through the model."""
+    only OCR tokens whose confidence is below `below` (vie OCR output). With the word-right
+    model (restore/confidence.py) every word token restore scored, changed or not (on a vie page:
+    every word, so that a confident tesseract word the channel and the LM doubt is caught), gets
+    as restore_confidence the probability that its final text is right; without it, restored
+    words get the calibrated network probability and lines with nothing to restore do not go
+    through the model."""
     restorer = restorer or get_restorer()
+    model = default_word_right() if restorer.rescorer is not None else None
+    restored, rows = restore_page_features(page, below, restorer, score=model is not None)
+    if model is None or not rows:
+        return restored
+    lines = list(restored.lines)
+    for way in ("ocr", "text"):
+        mine = [(n, i, r) for n, i, w, r in rows if w == way]
+        if not mine:
+            continue
+        probabilities = model(np.array([r for *_, r in mine]), way)
+        for (n, i, _), probability in zip(mine, probabilities, strict=True):
+            tokens = list(lines[n].tokens)
+            tokens[i] = tokens[i].model_copy(update={"restore_confidence": round(float(probability), 4)})
+            lines[n] = lines[n].model_copy(update={"tokens": tokens})
+    return restored.model_copy(update={"lines": lines})
+
+
+def restore_page_features(
+    page: Page, below: float | None, restorer: Restorer, score: bool = True
+) -> tuple[Page, list[tuple[int, int, str, np.ndarray]]]:
+    """restore_page without the word-right model: the restored page (calibrated network
+    probabilities) and, when `score`, the word-right features of every word token scored:
+    (line index, token index, way in: 'ocr' or 'text', features)."""
     calibration = default_calibration()
+    score = score and restorer.rescorer is not None
 
     def eligible(token: Token) -> bool:
         return below is None or (token.ocr_confidence is not None and token.ocr_confidence < below)
 
-    todo = [n for n, line in enumerate(page.lines) if any(eligible(t) for t in line.tokens)]
-    restored = restorer.restore_tokens([[t.text for t in page.lines[n].tokens] for n in todo])
+    todo = [
+        n for n, line in enumerate(page.lines)
+        if line.tokens and (score or any(eligible(t) for t in line.tokens))
+    ]  # fmt: skip
+    evidence: list[list[Evidence]] = []
+    restored = restorer.restore_tokens([[t.text for t in page.lines[n].tokens] for n in todo], evidence=evidence)
+    runs = place_runs([[e.piece for e in line] for line in evidence]) if score else []
+    places = {position for run, _ in runs for position in run}
     lines = list(page.lines)
-    for n, results in zip(todo, restored, strict=True):
-        tokens = []
-        for token, result in zip(lines[n].tokens, results, strict=True):
+    rows: list[tuple[int, int, str, np.ndarray]] = []
+    for m, (n, results) in enumerate(zip(todo, restored, strict=True)):
+        tokens, finals = [], []
+        for i, (token, result) in enumerate(zip(lines[n].tokens, results, strict=True)):
+            ev = evidence[m][i]
+            kept = not eligible(token) or result.kind == "name"
+            finals.append(final_index(ev, ev.piece.core if kept else _core(ev, result.text)))
             if not eligible(token) or result.kind == "protected":
                 tokens.append(token)
                 continue
@@ -101,4 +151,29 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
             update = {"text": result.text, "restore_confidence": confidence, "flags": flags}
             tokens.append(token.model_copy(update=update))
         lines[n] = lines[n].model_copy(update={"tokens": tokens})
-    return page.model_copy(update={"lines": lines})
+        if not score:
+            continue
+        assert restorer.rescorer is not None
+        posteriors = local_posteriors(*restorer.rescorer, evidence[m], finals)
+        features = line_features(
+            evidence[m],
+            finals,
+            posteriors,
+            [t.ocr_confidence for t in page.lines[n].tokens],
+            [r.kind == "name" for r in results],
+            [(m, i) in places for i in range(len(results))],
+        )
+        for i, (token, result) in enumerate(zip(page.lines[n].tokens, results, strict=True)):
+            if evidence[m][i].piece.kind == "word" and result.kind in ("word", "name"):
+                rows.append((n, i, "ocr" if token.ocr_confidence is not None else "text", features[i]))
+    return page.model_copy(update={"lines": lines}), rows
+
+
+def _core(evidence: Evidence, text: str) -> str:
+    """The core of a restored token's text (its prefix and suffix punctuation cut off)."""
+    piece = evidence.piece
+    if piece.prefix and text.startswith(piece.prefix):
+        text = text[len(piece.prefix) :]
+    if piece.suffix and text.endswith(piece.suffix):
+        text = text[: len(text) - len(piece.suffix)]
+    return text

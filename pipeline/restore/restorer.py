@@ -37,7 +37,7 @@ from pipeline.restore.paths import MODEL_DIR  # defined apart: importable withou
 from pipeline.restore.tokens import Piece, render, split_token
 from pipeline.vietnamese import normalize, strip_diacritics
 
-__all__ = ["MODEL_DIR", "RestoredLine", "RestoredToken", "Restorer"]
+__all__ = ["MODEL_DIR", "Evidence", "RestoredLine", "RestoredToken", "Restorer"]
 
 _TOKEN = re.compile(r"\S+")
 
@@ -64,6 +64,17 @@ class RestoredLine:
         """The line with each token replaced in place: its whitespace is kept exactly."""
         replacements = iter(self.tokens)
         return _TOKEN.sub(lambda _: next(replacements).text, self.source)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the restorer saw of one token (the word-right model's input, restore/confidence.py):
+    its piece, its candidates, the network's probability of each and the index chosen."""
+
+    piece: Piece
+    candidates: list[Candidate]
+    probs: np.ndarray
+    choice: int
 
 
 @dataclass
@@ -213,7 +224,11 @@ class Restorer:
 
     # --- inference --------------------------------------------------------------------------
 
-    def restore_tokens(self, lines: Sequence[Sequence[str]], batch_lines: int = 64) -> list[list[RestoredToken]]:
+    def restore_tokens(
+        self, lines: Sequence[Sequence[str]], batch_lines: int = 64, evidence: list[list[Evidence]] | None = None
+    ) -> list[list[RestoredToken]]:
+        """Restored tokens of each line; `evidence`, when given (an empty list), receives per line
+        one Evidence per token (a hook for the word-right model: the decoding is the same)."""
         width = self.runtime.config.max_tokens
         # Long lines go through in windows of max_tokens; similar lengths are batched together.
         windows = [
@@ -221,6 +236,7 @@ class Restorer:
         ]
         restored: list[list[RestoredToken]] = [[] for _ in windows]
         pieces: list[list[Piece]] = [[] for _ in windows]
+        seen: list[list[Evidence]] = [[] for _ in windows]
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
@@ -235,11 +251,18 @@ class Restorer:
                 choices = [_number_kept(x, c, p) for x, c, (_, _, p) in zip(slots[row], choices, line, strict=True)]
                 restored[w] = self._outputs(windows[w][1], slots[row], choices, [p for _, _, p in line])
                 pieces[w] = [slot.piece for slot in slots[row]]
+                if evidence is not None:
+                    found = zip(slots[row], choices, line, strict=True)
+                    seen[w] = [Evidence(x.piece, x.candidates, p, c) for x, c, (_, _, p) in found]
         out: list[list[RestoredToken]] = [[] for _ in lines]
         line_pieces: list[list[Piece]] = [[] for _ in lines]
         for (n, _), tokens, window_pieces in zip(windows, restored, pieces, strict=True):
             out[n].extend(tokens)
             line_pieces[n].extend(window_pieces)
+        if evidence is not None:
+            evidence[:] = [[] for _ in lines]
+            for (n, _), window_evidence in zip(windows, seen, strict=True):
+                evidence[n].extend(window_evidence)
         return with_names(line_pieces, out)
 
     def _outputs(

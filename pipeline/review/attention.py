@@ -1,14 +1,17 @@
 """Which words a reviewer should look at, and how doubtful each one is.
 
-A token's `risk` is the lower of its OCR and restore confidences (either may be absent: a
-text file has no OCR confidence, an unrestored word no restore confidence). It is not the
-confidence the exports write (ALTO WC, hOCR x_wconf: `Token.machine_confidence`, the
-confidence in the current machine text, which the widget shows): a restored word whose OCR
-reading was poor is worth a look even when the restore model is sure of its choice, so
-flagging takes the weaker of the two. Levels, the colour scale of the review widget:
+A token's `risk` is the probability that its text is right. In a document restored with the
+word-right model (pipeline/restore/confidence.py; `provenance.models["restore_calibration"]`
+starts with `word-right`) that is its `restore_confidence`, which already weighs the OCR
+confidence with the restore network, the channel and the language model; a token restore did
+not score (numbers, codes, punctuation) falls back to its OCR confidence. In older documents it
+is the lower of the OCR and restore confidences (either may be absent: a text file has no OCR
+confidence, an unrestored word no restore confidence). It is the confidence the exports write
+(ALTO WC, hOCR x_wconf: `Token.machine_confidence`) for word-right documents. Levels, the
+colour scale of the review widget:
 
-- `low`       risk below `low` (LOW, 0.9) or flagged `low-confidence` by convert
-- `doubtful`  below DOUBTFUL (0.95): shown, not queued
+- `low`       risk below `low` (LOW) or, in older documents, flagged `low-confidence` by convert
+- `doubtful`  below DOUBTFUL: shown, not queued
 - `ok`        at or above DOUBTFUL, or no confidence at all (text that was typed, not read)
 
 A word is queued for review when it is `low`, lies inside an agency mention the lexicon could
@@ -41,7 +44,7 @@ Level = Literal["low", "doubtful", "ok"]
 @dataclass(frozen=True)
 class TokenReview:
     id: str
-    risk: float | None  # the lower of the OCR and restore confidences: what the level is decided on
+    risk: float | None  # the probability that the word is right: what the level is decided on
     level: Level
     agency: AgencyMention | None  # the unknown agency mention the token is part of
     conflict: bool
@@ -61,11 +64,17 @@ class TokenReview:
 def review_states(document: Document, low: float = LOW) -> dict[str, TokenReview]:
     """Every token's review state by token id, in reading order; `low`: Options.low_confidence."""
     agencies = unknown_agency_tokens(document)
+    word_right = document.provenance.models.get("restore_calibration", "").startswith("word-right")
     states = {}
     for tid, _, _, token in document.tokens():
-        present = [c for c in (token.ocr_confidence, token.restore_confidence) if c is not None]
-        risk = min(present) if present else None
-        if "low-confidence" in token.flags or (risk is not None and risk < low):
+        if word_right:
+            risk = token.restore_confidence if token.restore_confidence is not None else token.ocr_confidence
+            flagged_low = "low-confidence" in token.flags and token.restore_confidence is None
+        else:
+            present = [c for c in (token.ocr_confidence, token.restore_confidence) if c is not None]
+            risk = min(present) if present else None
+            flagged_low = "low-confidence" in token.flags
+        if flagged_low or (risk is not None and risk < low):
             level: Level = "low"
         elif risk is not None and risk < DOUBTFUL:
             level = "doubtful"

@@ -1,0 +1,261 @@
+"""The word-right model: the probability that a token's final text is right.
+
+The network's probability of its choice alone does not separate right from wrong words (almost
+every restored word got ~0.96 once calibrated, benchmarks/review.md). This model combines what
+restore knows of every word token when it decides it (`Evidence`, a hook of Restorer):
+
+- the network: its probability of the final text, the margin to the best other candidate,
+  whether the final text is its argmax and whether the restorer chose it;
+- the n-gram LM: a local posterior of the final text among the token's candidates given the
+  final texts of its neighbours (network + LM, as the rescoring weighs them), and the LM's alone;
+- the channel and the lexicon: log P(read | final), the lexicon prior, whether the token as
+  read and its final text are known syllables, glyphs that are no letters, length;
+- tesseract's confidence when the word was OCR'd (vie scans), and the kind of outcome (kept,
+  changed, merge, a signer's given name, a place name).
+
+A logistic regression over these features, then an isotonic map of its probability to the
+share of right words, one per way in (`ocr`: vie OCR tokens, `text`: restored text), fitted on
+the tune split of the rendered development plans by scripts/fit_word_right.py and stored as
+JSON beside the model (word_right.json). Evaluated with numpy: no scikit-learn at runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.restore.candidates import OOV_LOGP
+from pipeline.restore.lattice import DecoderSettings, _start, _units, _vietnamese_share
+from pipeline.restore.ngram import NONE, NgramLM, token_units
+from pipeline.restore.paths import MODEL_DIR
+from pipeline.restore.restorer import Evidence
+from pipeline.vietnamese import has_diacritics
+
+__all__ = ["FEATURES", "WORD_RIGHT_FILE", "WordRight", "default_word_right", "final_index", "line_features"]
+
+log = logging.getLogger(__name__)
+
+WORD_RIGHT_FILE = "word_right.json"
+_ALTERNATIVES = 8  # candidates weighed in the local posterior besides the final one and the copy
+_FLOOR = 1e-6  # network probabilities below this count as this (logs stay finite)
+
+FEATURES = (
+    "log_p",  # log of the network's probability of the final text
+    "log_margin",  # log p(final) − log p(best other candidate)
+    "net_argmax",  # the final text is the network's argmax
+    "restorer_choice",  # the final text is what the restorer (network + LM) chose
+    "log_post",  # local posterior among the candidates: network + LM (+ copy bonus), as rescoring weighs them
+    "log_lm_post",  # local posterior by the LM alone
+    "channel",  # log P(read | final) / 10, floored at −3
+    "prior",  # lexicon log prior of the final text / 10, floored at −3
+    "changed",  # the final text is not the token as read
+    "merge",  # two syllables from one token
+    "glyphs",  # the token as read has characters that are no letters (d6i, S&)
+    "read_known",  # the token as read is a lexicon syllable
+    "final_known",  # the final text is a lexicon syllable (or two)
+    "marked",  # the token as read carries Vietnamese marks
+    "length",  # letters of the core, up to 12, / 12
+    "short",  # one or two letters
+    "candidates",  # log of the number of candidates
+    "vie_share",  # share of the line's words with letters beyond Latin-1
+    "name",  # a signer's given name, left as read (restore/names.py)
+    "place",  # a place name from the administrative-unit list
+    "ocr",  # tesseract's confidence (0 without)
+    "ocr_logit",  # its logit, clipped to ±6
+)
+
+
+def final_index(evidence: Evidence, text: str | None = None) -> int:
+    """Index of the candidate that is the final text: the candidate equal to `text` (lower
+    case), the copy when `text` is the token as read, else the restorer's choice."""
+    if text is not None:
+        wanted = text.lower()
+        for i, candidate in enumerate(evidence.candidates):
+            if candidate.text == wanted and (candidate.kind != "copy" or wanted == evidence.piece.core.lower()):
+                return i
+        if wanted == evidence.piece.core.lower():
+            return next((i for i, c in enumerate(evidence.candidates) if c.kind == "copy"), evidence.choice)
+    return evidence.choice
+
+
+def _units_of(lm: NgramLM, ev: Evidence, index: int) -> list[int]:
+    if ev.piece.kind != "word":
+        return lm.ids(token_units(ev.piece.output()))
+    candidate = ev.candidates[index]
+    return _units(lm, ev.piece, candidate.text, candidate.kind == "copy")
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    top = float(values.max())
+    return top + math.log(float(np.exp(values - top).sum()))
+
+
+def local_posteriors(
+    lm: NgramLM, settings: DecoderSettings, line: Sequence[Evidence], finals: Sequence[int]
+) -> list[tuple[float, float]]:
+    """Per token, (log posterior of its final candidate by network + LM, by the LM alone) among
+    its best candidates, its neighbours fixed to their final texts; (0, 0) for non-words."""
+    units = [_units_of(lm, ev, f) for ev, f in zip(line, finals, strict=True)]
+    start = _start([ev.piece for ev in line])
+    bonus = settings.rescore_copy_bonus * _vietnamese_share([ev.piece for ev in line])
+    rights: list[list[int]] = [[] for _ in line]
+    following: list[int] = []
+    for j in range(len(line) - 1, -1, -1):
+        rights[j] = following[:2]
+        following = (units[j] + following)[:2]
+    left = [NONE, start]
+    xs, ys, ws, segments = [], [], [], []
+    sets: list[list[int]] = []
+    for j, (ev, f) in enumerate(zip(line, finals, strict=True)):
+        if ev.piece.kind == "word" and len(ev.candidates) > 1:
+            order = [int(i) for i in np.argsort(-ev.probs)[:_ALTERNATIVES]]
+            copy = next((i for i, c in enumerate(ev.candidates) if c.kind == "copy"), f)
+            chosen = [f, *(i for i in dict.fromkeys([*order, copy]) if i != f)]
+            for i in chosen:
+                seq = [*left[-2:], *_units_of(lm, ev, i), *rights[j]]
+                for k in range(2, len(seq)):
+                    xs.append(seq[k - 2])
+                    ys.append(seq[k - 1])
+                    ws.append(seq[k])
+                    segments.append(len(sets))
+                sets.append([j, i])
+        left = [*left, *units[j]][-2:]
+    lm_scores = np.zeros(len(sets))
+    if xs:
+        lp = lm.logprob(np.array(xs, np.int64), np.array(ys, np.int64), np.array(ws, np.int64))
+        lm_scores = np.bincount(np.array(segments), weights=lp, minlength=len(sets))
+    out = [(0.0, 0.0)] * len(line)
+    by_token: dict[int, list[int]] = {}
+    for s, (j, _) in enumerate(sets):
+        by_token.setdefault(j, []).append(s)
+    for j, rows in by_token.items():
+        ev = line[j]
+        lm_part = lm_scores[rows]
+        net = np.array(
+            [
+                settings.model_weight * math.log(max(float(ev.probs[sets[s][1]]), 1e-12))
+                + bonus * (ev.candidates[sets[s][1]].kind == "copy")
+                for s in rows
+            ]
+        )
+        total = net + settings.rescore_lm_weight * lm_part
+        out[j] = (float(total[0] - _logsumexp(total)), float(lm_part[0] - _logsumexp(lm_part)))
+    return out
+
+
+def line_features(
+    line: Sequence[Evidence],
+    finals: Sequence[int],
+    posteriors: Sequence[tuple[float, float]],
+    ocr: Sequence[float | None],
+    names: Sequence[bool],
+    places: Sequence[bool],
+) -> np.ndarray:
+    """[tokens, len(FEATURES)] features of a line's tokens (rows of non-words are zeros)."""
+    share = _vietnamese_share([ev.piece for ev in line])
+    rows = np.zeros((len(line), len(FEATURES)))
+    for j, ev in enumerate(line):
+        if ev.piece.kind != "word":
+            continue
+        f = finals[j]
+        p = np.maximum(ev.probs.astype(float), _FLOOR)
+        others = np.delete(p, f)
+        final = ev.candidates[f]
+        copy = next((c for c in ev.candidates if c.kind == "copy"), None)
+        core = ev.piece.core
+        letters = sum(c.isalpha() for c in core)
+        conf = ocr[j]
+        logit = 0.0 if conf is None else math.log(max(conf, 1e-3) / max(1 - conf, 1e-3))
+        rows[j] = (
+            math.log(p[f]),
+            math.log(p[f]) - math.log(others.max()) if len(others) else 14.0,
+            float(f == int(np.argmax(p))),
+            float(f == ev.choice),
+            posteriors[j][0],
+            posteriors[j][1],
+            max(final.channel, -30.0) / 10,
+            max(final.prior, -30.0) / 10,
+            float(final.kind != "copy"),
+            float(final.kind == "merge"),
+            float(any(not c.isalpha() for c in core)),
+            float(copy is not None and copy.prior > OOV_LOGP + 1e-9),
+            float(final.prior > OOV_LOGP + 1e-9 if final.kind != "merge" else final.prior > 2 * OOV_LOGP + 1e-9),
+            float(has_diacritics(core)),
+            min(letters, 12) / 12,
+            float(letters <= 2),
+            math.log(len(ev.candidates)),
+            share,
+            float(names[j]),
+            float(places[j]),
+            0.0 if conf is None else conf,
+            max(-6.0, min(6.0, logit)),
+        )
+    rows[:, 1] = np.clip(rows[:, 1], -14.0, 14.0)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Map:
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    knots: tuple[np.ndarray, np.ndarray]  # isotonic map of the logistic probability
+
+
+@dataclass(frozen=True)
+class WordRight:
+    """Logistic regression + isotonic map per way in ('ocr', 'text')."""
+
+    maps: dict[str, _Map]
+    name: str = "none"
+    features: tuple[str, ...] = FEATURES
+
+    def __call__(self, rows: np.ndarray, way: str) -> np.ndarray:
+        """Probability that each row's word is right."""
+        m = self.maps[way]
+        z = ((np.asarray(rows, dtype=float) - m.mean) / m.scale) @ m.coef + m.intercept
+        return np.interp(1.0 / (1.0 + np.exp(-z)), m.knots[0], m.knots[1])
+
+    @classmethod
+    def load(cls, path: Path) -> WordRight:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: fitted on other features; refit with scripts/fit_word_right.py")
+        return cls.load_dict(data)
+
+    @classmethod
+    def load_dict(cls, data: dict[str, Any]) -> WordRight:
+        """From the parsed JSON (scripts/fit_word_right.py writes it)."""
+        maps = {
+            way: _Map(
+                np.array(m["mean"], dtype=float),
+                np.array(m["scale"], dtype=float),
+                np.array(m["coef"], dtype=float),
+                float(m["intercept"]),
+                (np.array(m["iso_x"], dtype=float), np.array(m["iso_y"], dtype=float)),
+            )
+            for way, m in data["maps"].items()
+        }
+        return cls(maps, name=str(data["id"]))
+
+
+@cache
+def default_word_right(directory: Path = MODEL_DIR) -> WordRight | None:
+    """The shipped model, or None (restore then keeps the calibrated network probability)."""
+    path = directory / WORD_RIGHT_FILE
+    if not path.exists():
+        return None
+    try:
+        return WordRight.load(path)
+    except ValueError as exc:
+        log.warning("%s: the calibrated network probability is used instead", exc)
+        return None

@@ -7,6 +7,19 @@
 Writes data/restore/ngram/lm.npz (the model), build.json (what went in), decoder.json (tuned
 weights) and dev.txt.gz: every --dev-every-th corpus line is held back from the counts so the
 decoder weights are tuned on text the LM has not seen (stripped and noise-garbled copies of it).
+
+Counts are cached per corpus file in data/restore/ngram-counts/ (an interrupted count resumes at
+the next file; a rebuild with other pruning or plan weights recounts nothing). Recent text (issue
+13): the true text of the *tune-split* development plans (scripts/plan_split.py; held-out plans
+never) can be counted in, each n-gram --plans-weight times. The weight and the rescoring LM weight
+are chosen by leave-one-plan-out on the tune plans' real English-model OCR, then the LM is built:
+
+    .venv/bin/python scripts/build_restore_ngram.py --min2 1 --min3 2 --out data/restore/ngram-plans \\
+        --tune-plans-weight models/restore          # → plans-weight.json, decoder.json
+    .venv/bin/python scripts/build_restore_ngram.py --min2 1 --min3 2 --out data/restore/ngram-plans \\
+        --plans-weight 3 --no-tune                   # → lm.npz, build.json
+
+then copy lm.npz, build.json and decoder.json to models/restore/ngram/ (dev.txt.gz is corpus text: never).
 """
 
 from __future__ import annotations
@@ -303,6 +316,8 @@ def main() -> None:
         metavar="MODEL",
         help="choose --plans-weight (and the rescoring LM weight) for MODEL by leave-one-plan-out on the tune split",
     )
+    parser.add_argument("--plans-weights", default="0,3,10,30,100", help="grid of --tune-plans-weight")
+    parser.add_argument("--lm-weights", default="0.8,1.0,1.25", help="grid of the rescoring LM weight")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -315,10 +330,21 @@ def main() -> None:
         if args.tune_plans_weight:
             base = DecoderSettings.load(args.tune_plans_weight / "ngram" / SETTINGS_FILE)
             weight, lm_weight, results = tune_plans_weight(
-                counts, vocab, args.tune_plans_weight, base, [0, 3, 10, 30, 100], [0.8, 1.0, 1.25], args.min2, args.min3
+                counts,
+                vocab,
+                args.tune_plans_weight,
+                base,
+                [int(x) for x in args.plans_weights.split(",")],
+                [float(x) for x in args.lm_weights.split(",")],
+                args.min2,
+                args.min3,
             )
             (args.out / "plans-weight.json").write_text(
                 json.dumps({"best": [weight, lm_weight], "results": results}, indent=1) + "\n", encoding="utf-8"
+            )
+            tuned = dataclasses.replace(base, rescore_lm_weight=lm_weight)
+            (args.out / SETTINGS_FILE).write_text(
+                json.dumps(dataclasses.asdict(tuned), indent=2) + "\n", encoding="utf-8"
             )
             log.info("best plans weight %d, rescore LM weight %.2f", weight, lm_weight)
             return
@@ -326,6 +352,9 @@ def main() -> None:
             tables, tokens = plan_tables(vocab)
             counts.add_tables(tables, args.plans_weight)
             stats["plans"] = {"split": "tune", "tokens": tokens, "weight": args.plans_weight}
+            tuning = args.out / "plans-weight.json"  # written by --tune-plans-weight into the same folder
+            if tuning.exists():
+                stats["plans_weight_tuning"] = json.loads(tuning.read_text(encoding="utf-8"))
         lm = NgramLM.estimate(counts, vocab, args.min2, args.min3)
         lm.save(args.out / LM_FILE)
         stats |= {

@@ -78,15 +78,18 @@ def load_ocr_pairs(min_sim: float = 80.0, shards: Path = OCR_SHARDS) -> list[tup
     return pairs
 
 
-def load_plan_pairs(exclude: frozenset[str] = frozenset(), min_sim: float = 80.0) -> list[tuple[str, str]]:
-    """Real English-model OCR of the rendered *tune-split* development plans, each line paired with
-    the true words it stands for (scripts/plan_restore_data.py); held-out plans are never read."""
+def load_plan_pairs(
+    exclude: frozenset[str] = frozenset(), min_sim: float = 80.0, only: frozenset[str] | None = None
+) -> list[tuple[str, str]]:
+    """Real English-model OCR of the rendered *tune-split* development plans (all but `exclude`, or
+    `only` those), each line paired with the true words it stands for (scripts/plan_restore_data.py);
+    held-out plans are never read."""
     from plan_restore_data import line_pairs, plan_ids
 
     return [
         (noisy, normalize(clean))
         for doc_id in plan_ids("tune")
-        if doc_id not in exclude
+        if doc_id not in exclude and (only is None or doc_id in only)
         for noisy, clean in line_pairs(doc_id, min_similarity=min_sim)
     ]
 

@@ -104,7 +104,9 @@ def evaluate(restorer: Restorer, model: RestoreModel, dev: list[tuple[str, list[
                 if slots[row][j].piece.kind != "word":
                     continue  # copied verbatim by construction: not a model decision
                 gold = batch.target[row, j].item() if batch.target is not None else -100
-                restored = restorer._output(src[j], slots[row][j], int(chosen[row, j]), 1.0).text
+                slot = slots[row][j]
+                candidate = slot.candidates[int(chosen[row, j])]
+                restored = slot.piece.output(slot.piece.core if candidate.kind == "copy" else candidate.text)
                 correct = normalize(restored).lower() == normalize(tgt[j]).lower()
                 hits.setdefault(kind, []).append(int(correct))
                 total += 1
@@ -201,8 +203,11 @@ def main() -> None:
     ocr = ocr[:-600]
     for extra in args.extra_pairs:  # added after the dev split: reviewers' pairs are for training
         ocr += load_extra_pairs(extra)
+    plan_dev = frozenset(filter(None, args.plan_dev.split(",")))
+    if plan_dev:  # tune-split plans kept out of training judge the checkpoints too
+        dev += list(aligned_pairs(("plans", n, c) for n, c in load_plan_pairs(only=plan_dev)))
     if args.plan_pairs:  # the tune split only (plan_restore_data); held-out plans are never read
-        plans = load_plan_pairs(frozenset(filter(None, args.plan_dev.split(","))))
+        plans = load_plan_pairs(plan_dev)
         log.info("%d development-plan OCR pairs (tune split)", len(plans))
         ocr += plans
     log.info(
@@ -245,6 +250,12 @@ def main() -> None:
             dev_scores = evaluate(restorer, model, dev)
             log.info("step %d dev %s", step, {k: round(v, 4) for k, v in dev_scores.items()})
             metrics = {"step": step, "dev": dev_scores, "arch": args.arch}
+            if args.init:  # a fine-tuning run: what it started from and what it added
+                metrics["finetune"] = {
+                    "init": str(args.init),
+                    "plan_pairs": args.plan_pairs,
+                    "plan_dev": sorted(plan_dev),
+                }
             if dev_scores["all"] > best:
                 best = dev_scores["all"]
                 save_model(model, vocab, run / "best")

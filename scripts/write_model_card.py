@@ -37,6 +37,57 @@ def training_time(log: Path) -> str:
     return f"{seconds / 3600:.2f} h of wall-clock on 2 CPU cores (shared with other work)"
 
 
+def _build(model: Path) -> dict:
+    path = model / "ngram" / "build.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def lm_sources(model: Path) -> str:
+    """What the LM counted (ngram/build.json, written by scripts/build_restore_ngram.py)."""
+    build = _build(model)
+    plans = build.get("plans")
+    text = "from the train corpora"
+    if build.get("tokens"):
+        text += f" ({build['tokens'] / 1e6:.1f} M units"
+        text += f"; bigrams seen ≥ {build['min2']}, trigrams ≥ {build['min3']} times kept)"
+    if plans:
+        text += (
+            f" and the true text of the {plans['split']}-split development plans of 2025 (../shared/plans and "
+            f"tests/data/plans, scripts/plan_split.py; {plans['tokens']:,} units, each n-gram counted "
+            f"{plans['weight']} times: in-domain vocabulary such as chuyển đổi số, nền tảng số, dữ liệu and the "
+            "agency names after the 2025 mergers; the LM stores n-gram counts, not sentences; held-out plans are "
+            "never counted)"
+        )
+    return text
+
+
+def lm_tuning(model: Path) -> str:
+    build = _build(model)
+    if build.get("plans_weight_tuning"):
+        return (
+            "the plan weight and the rescoring LM weight chosen by leave-one-plan-out over the tune-split plans' "
+            "real English-model OCR, the rest tuned on held-back train lines"
+        )
+    return "tuned on held-back train lines"
+
+
+def finetune_lines(metrics: dict) -> list[str]:
+    tuned = metrics.get("finetune")
+    if not tuned:
+        return []
+    return [
+        "",
+        f"Fine-tuned from `{tuned['init']}` for {metrics['step']} steps on the same mix, whose real OCR pairs were "
+        + (
+            "the tune-split development plans' `tesseract -l eng` lines aligned to their truth "
+            "(scripts/plan_restore_data.py), "
+            if tuned.get("plan_pairs")
+            else ""
+        )
+        + (f"{len(tuned['plan_dev'])} tune plans kept out to judge it." if tuned.get("plan_dev") else ""),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "restore")
@@ -78,9 +129,9 @@ def main() -> None:
         *(
             [
                 f"- Shipped with a Kneser-Ney syllable trigram LM (`ngram/lm.npz`, "
-                f"{(args.model / 'ngram' / 'lm.npz').stat().st_size / 1e6:.1f} MB, built from the train corpora by "
+                f"{(args.model / 'ngram' / 'lm.npz').stat().st_size / 1e6:.1f} MB, built {lm_sources(args.model)} by "
                 "scripts/build_restore_ngram.py) that rescores the model's candidate probabilities by Viterbi "
-                "over each line (weights in `ngram/decoder.json`, tuned on held-back train lines). This is the "
+                f"over each line (weights in `ngram/decoder.json`, {lm_tuning(args.model)}). This is the "
                 "`seq2seq + n-gram` row of benchmarks/restore.md; `Restorer.load(rescore=False)` gives the model "
                 "alone.",
             ]
@@ -96,6 +147,7 @@ def main() -> None:
         "`tesseract -l eng`), the learned noise model 35 %, plain diacritic stripping 15 %, mixed "
         "(some words left correct) 10 %, clean 10 %, ALL CAPS 5 %. Tone placement is normalised to the "
         "classic convention on every side.",
+        *finetune_lines(metrics),
         "",
         "## Noise model (corpora/restore_noise.json)",
         "Character confusions with one character of context, learned from the real OCR pairs "

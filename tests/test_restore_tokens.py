@@ -164,3 +164,9 @@ def test_a_two_digit_number_between_words_may_be_a_garbled_syllable() -> None:
     # 14 between two words gets candidates; a year, a number before punctuation, after
     # "Điều" (a count's context) or of one digit stays a number.
     assert kinds == [("14", "word"), *[(n, "protected") for n in ("2025", "16", "14", "6")]]
+
+
+def test_a_title_case_name_in_a_caps_line_stays_title_case() -> None:
+    pieces = split_line("PHO CHU TICH Bui Thanh An")
+    chosen = ["phó", "chủ", "tịch", "bùi", "thanh", "an"]
+    assert " ".join(render(pieces, chosen)) == "PHÓ CHỦ TỊCH Bùi Thanh An"

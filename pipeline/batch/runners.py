@@ -61,8 +61,9 @@ def _new_pool(jobs: int, options: Options) -> ProcessPoolExecutor:
 
     A pool that breaks before running a single task is no file's fault: most often the main
     script starts a batch at import time, which every worker process re-runs as it starts."""
-    # forkserver, not fork: workers load torch, which does not survive fork reliably; the
-    # server preloads gazette's modules (not torch), so each worker starts in milliseconds.
+    # forkserver, not fork: workers start onnxruntime's threads, which do not survive a fork of
+    # a parent that started them; the server preloads gazette's modules (not the model), so each
+    # worker starts in milliseconds.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipeline.batch.task"])
     level = logging.getLogger("pipeline").getEffectiveLevel()

@@ -34,7 +34,7 @@ from pipeline.restore.modelspec import (
 from pipeline.restore.names import with_names
 from pipeline.restore.ngram import LM_FILE, NgramLM
 from pipeline.restore.paths import MODEL_DIR  # defined apart: importable without loading anything
-from pipeline.restore.tokens import Piece, render, split_token
+from pipeline.restore.tokens import Piece, core_of, render, split_token
 from pipeline.vietnamese import normalize, strip_diacritics
 
 __all__ = ["MODEL_DIR", "Evidence", "RestoredLine", "RestoredToken", "Restorer"]
@@ -157,7 +157,7 @@ class Restorer:
         for position, token in enumerate(tokens):
             # Neighbours decide some kinds: "I." opening a line, a number after "Điều"/"ngày",
             # a short number between two words (16 trình: lộ trình).
-            following = split_token(tokens[position + 1]).core if position + 1 < len(tokens) else ""
+            following = core_of(tokens[position + 1]) if position + 1 < len(tokens) else ""
             piece = split_token(token, first=position == 0, prev_core=previous, next_core=following)
             previous = piece.core
             if piece.kind == "word" and piece.core.isdigit():

@@ -26,6 +26,7 @@ __all__ = [
     "Piece",
     "apply_case",
     "case_pattern",
+    "core_of",
     "fix_code",
     "join",
     "mostly_upper",
@@ -119,6 +120,11 @@ def _cut(token: str) -> tuple[str, str, str]:
     start = marks.index(True)
     end = len(token) - marks[::-1].index(True)
     return token[:start], token[start:end], token[end:]
+
+
+def core_of(token: str) -> str:
+    """The core of a token (what split_token would call it), without classifying it."""
+    return _cut(token)[1]
 
 
 def _code_segments(code: str) -> list[str]:
@@ -232,7 +238,7 @@ def split_line(line: str) -> list[Piece]:
     prev = ""
     tokens = line.split()
     for i, token in enumerate(tokens):
-        following = _cut(tokens[i + 1])[1] if i + 1 < len(tokens) else ""
+        following = core_of(tokens[i + 1]) if i + 1 < len(tokens) else ""
         piece = split_token(token, first=i == 0, prev_core=prev, next_core=following)
         pieces.append(piece)
         prev = piece.core

@@ -268,6 +268,44 @@ def calibration_section(model: Path) -> list[str]:
         "",
         "Calibrated is not sharp: the probability separates right from wrong words only weakly (benchmarks/review.md).",
         "",
+        *word_right_section(model),
+    ]
+
+
+def word_right_section(model: Path) -> list[str]:
+    """What word_right.json (scripts/fit_word_right.py) does and how well, from its own report."""
+    path = model / "word_right.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for name, r in data.get("report", {}).items():
+        sweep = r["recall / queued per wrong"]
+        cells = " | ".join(f"{100 * v[0]:.0f} % / {v[1]:.1f}" for v in sweep.values())
+        rows.append(f"| {name} | {r['words scored']:,} | {r['wrong scored']:,} | {r['wrong unscored']:,} "
+                    f"| {r['ece']:.3f} | {cells} |")  # fmt: skip
+    thresholds = list(next(iter(data.get("report", {}).values()))["recall / queued per wrong"]) if rows else []
+    return [
+        "### The word-right model: restore_confidence",
+        "",
+        f"`word_right.json` ({data['id']}, pipeline/restore/confidence.py) is what `restore_confidence` is now: the "
+        "probability that a word's final text is right. A logistic regression over what restore knows of the "
+        "word (the network's probability of the final text and its margin to the runner-up, whether the LM "
+        "rescoring overruled the network, a local posterior of the final text among its candidates given its "
+        "neighbours, by network + LM and by the LM alone, the channel log-probability, lexicon membership of the "
+        "word as read and as written, glyphs, length, tesseract's confidence, the kind of outcome) and an "
+        "isotonic map of its output, one per way in (`ocr`: vie OCR tokens, every word scored, `text`: "
+        f"restored text), fitted on the {data['fitted_on']}. The calibration map above is only used without it. "
+        "Error recall / words queued per wrong word at each threshold (wrong words restore did not score, "
+        "numbers, codes and words lost or split in alignment, count as missed):",
+        "",
+        "| split, way in | words scored | wrong scored | wrong unscored | ECE | " + " | ".join(thresholds) + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(thresholds),
+        *rows,
+        "",
+        "The review queues words below 0.9 (pipeline/review/attention.py, LOW); the whole queue, held-out, "
+        "before and after, is in benchmarks/review.md.",
+        "",
     ]
 
 

@@ -31,10 +31,12 @@ from pipeline.review.journal import open_conflict
 
 __all__ = ["DOUBTFUL", "LOW", "TokenReview", "review_states", "unknown_agency_tokens"]
 
-# Confidences are read as the probability that the word is right (tesseract's on vie scans is
-# close to one; restore's is calibrated, pipeline/restore/calibration.py). LOW is the largest
-# threshold that queues at most 3 words per wrong word on both the scans and the restored
-# English-model OCR of the tune split of the rendered plans (scripts/bench_review.py).
+# The risk is the probability that the word is right (the word-right model, fitted and checked
+# for calibration on the rendered plans: benchmarks/review.md). LOW is the largest threshold
+# that queues at most 3 words per wrong word on both the vie scans and the restored
+# English-model OCR of the tune split, every token counted (scripts/bench_review.py: 0.9 queues
+# 1.7 and 1.6 per wrong word, 0.93 already 3.5 on the scans, whose numbers and punctuation keep
+# tesseract's confidence). DOUBTFUL is the next step of the scale.
 LOW = 0.9
 DOUBTFUL = 0.95
 

@@ -255,8 +255,13 @@ def _token_view(tid: str, token: Token, state: TokenReview) -> TokenView:
 
 
 LEGEND = [
-    ("low", f"probably wrong: chance the word is right below {LOW:.0%}; queued for review"),
-    ("doubtful", f"doubtful: chance it is right {LOW:.0%}–{DOUBTFUL:.0%}"),
+    (
+        "low",
+        f"probably wrong: the chance that the word is right is below {LOW:.0%}; queued for review. "
+        "The chance combines the OCR confidence, the restore model and the language model, and is checked "
+        "on plans it was not fitted on: of the words given 80 %, about 8 in 10 are right",
+    ),
+    ("doubtful", f"doubtful: chance it is right {LOW:.0%}–{DOUBTFUL:.0%}; shown, not queued"),
     ("agency", "inside an agency name the lexicon does not know: queued"),
     ("reviewed", "reviewed (corrected or confirmed)"),
     ("conflict", "two reviewers disagreed: queued again"),

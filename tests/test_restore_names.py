@@ -53,9 +53,11 @@ def test_restored_text_names_places_and_leaves_given_names_to_a_reviewer() -> No
 def test_convert_flags_the_signers_given_names(tmp_path) -> None:
     from pipeline.api import convert
     from pipeline.options import Options
+    from pipeline.review.attention import LOW
 
     path = tmp_path / "tail.txt"
     path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
     document = convert(path, Options(restore="always"))
     flagged = [t for p in document.pages for line in p.lines for t in line.tokens if "personal-name" in t.flags]
-    assert [(t.text, t.restore_confidence) for t in flagged] == [("Minh", NAME_CONFIDENCE), ("Hung", NAME_CONFIDENCE)]
+    assert [t.text for t in flagged] == ["Minh", "Hung"]
+    assert all(t.restore_confidence is not None and t.restore_confidence < LOW for t in flagged)  # queued for review

@@ -318,9 +318,9 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
     """New text of every token from the lower-case output chosen for each word piece (None for
     the others), cased by the line, not token by token:
 
-    - in an all-caps line (a heading) a word OCR read in lower case is upper case too (CỘNG HÒA
-      XÃ HỘI CHỦ NGHĨA, not CHỦ nghĩa); a title-case word there is a name and stays so
-      (PHÓ CHỦ TỊCH Bùi Thanh An);
+    - in an all-caps line (a heading) a word OCR read in lower case, or as one capital and
+      glyphs, is upper case too (CỘNG HÒA XÃ HỘI CHỦ NGHĨA, not CHỦ nghĩa; S& NOI VU → SỞ NỘI
+      VỤ); a title-case word there is a name and stays so (PHÓ CHỦ TỊCH Bùi Thanh An);
     - elsewhere each word keeps its own pattern (title, lower, an acronym verbatim), except an
       all-caps word standing alone among lower- and title-case words whose output is a
       syllable, not the input itself: English OCR reads ở, ộ as O, so `SO`, `BO` in running text
@@ -334,8 +334,11 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
         if piece.kind != "word" or text is None:
             out.append(piece.output())
             continue
-        if upper_line and case_pattern(piece.core) in ("lower", "mixed") and any(c.isalpha() for c in piece.core):
-            text = text.upper()  # CHỦ nghĩa: OCR lost the capitals (a title-case name stays: Bùi Thanh An)
+        letters = sum(c.isalpha() for c in piece.core)
+        if upper_line and letters and (letters == 1 or case_pattern(piece.core) in ("lower", "mixed")):
+            # CHỦ nghĩa, S& (one capital and a glyph: SỞ): OCR lost the capitals; a title-case
+            # word of several letters is a name and stays so (Bùi Thanh An).
+            text = text.upper()
         elif i in caps and text != piece.core.lower():
             position = words.index(i)
             neighbours = words[max(0, position - 1) : position] + words[position + 1 : position + 2]

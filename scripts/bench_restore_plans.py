@@ -228,6 +228,7 @@ def sections(models: dict[str, Path], quick: bool = False, corpus_lines: int = 3
                          _f(r["plain"]), _f(r["cer"]), _f(r["numbers"]), _f(r["kept"]),
                          f"{timing[name]:,.0f}"])  # fmt: skip
     md += table(head, rows)
+    md += in_sample_notes(models)
     md += ["", "### Digit-garbled syllables and numbers", "",
            "*Digit-garbled*: true words (no digit) whose OCR token has a digit (`d6i`, `1y`, `16` for lộ): share "
            "restored right. *Numbers/codes kept*: true tokens with a digit that the OCR read right, output "
@@ -279,6 +280,28 @@ def sections(models: dict[str, Path], quick: bool = False, corpus_lines: int = 3
     md += targets_section(names, results, gold_rows, corpus_rows)
     md += ["", END]
     return md
+
+
+def in_sample_notes(models: dict[str, Path]) -> list[str]:
+    """A model whose LM counted the tune plans' text is in-sample on the tune split: say so, with the
+    leave-one-plan-out figure its build recorded (scripts/build_restore_ngram.py --tune-plans-weight)."""
+    notes = []
+    for name, directory in models.items():
+        path = directory / "ngram" / "build.json"
+        build = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        plans, tuning = build.get("plans"), build.get("plans_weight_tuning", {}).get("results", {})
+        if not plans:
+            continue
+        note = f"`{name}`'s LM counted the tune plans' true text ({plans['weight']} times): its tune row is in-sample."
+        chosen = json.loads((directory / "ngram" / "decoder.json").read_text(encoding="utf-8"))["rescore_lm_weight"]
+        key, none = f"{plans['weight']}/{chosen}", f"0/{chosen}"
+        if key in tuning and none in tuning:
+            note += (
+                f" Leave-one-plan-out on the tune split (each plan scored by an LM without its own text, "
+                f"ngram/build.json): {tuning[key]:.2f} % at its weights, {tuning[none]:.2f} % with no plan text."
+            )
+        notes.append(note)
+    return ["", *notes] if notes else []
 
 
 def runtime_section(directory: Path, name: str, limit: int | None) -> list[str]:

@@ -316,6 +316,9 @@ def main() -> None:
         metavar="MODEL",
         help="choose --plans-weight (and the rescoring LM weight) for MODEL by leave-one-plan-out on the tune split",
     )
+    parser.add_argument(
+        "--plans-exclude", default="", help="comma-separated tune plan ids left out (an LM to judge a model on them)"
+    )
     parser.add_argument("--plans-weights", default="0,3,10,30,100", help="grid of --tune-plans-weight")
     parser.add_argument("--lm-weights", default="0.8,1.0,1.25", help="grid of the rescoring LM weight")
     args = parser.parse_args()
@@ -349,9 +352,11 @@ def main() -> None:
             log.info("best plans weight %d, rescore LM weight %.2f", weight, lm_weight)
             return
         if args.plans_weight:
-            tables, tokens = plan_tables(vocab)
+            tables, tokens = plan_tables(vocab, frozenset(filter(None, args.plans_exclude.split(","))))
             counts.add_tables(tables, args.plans_weight)
             stats["plans"] = {"split": "tune", "tokens": tokens, "weight": args.plans_weight}
+            if args.plans_exclude:
+                stats["plans"]["excluded"] = sorted(args.plans_exclude.split(","))
             tuning = args.out / "plans-weight.json"  # written by --tune-plans-weight into the same folder
             if tuning.exists():
                 stats["plans_weight_tuning"] = json.loads(tuning.read_text(encoding="utf-8"))

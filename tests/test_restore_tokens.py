@@ -170,3 +170,10 @@ def test_a_title_case_name_in_a_caps_line_stays_title_case() -> None:
     pieces = split_line("PHO CHU TICH Bui Thanh An")
     chosen = ["phó", "chủ", "tịch", "bùi", "thanh", "an"]
     assert " ".join(render(pieces, chosen)) == "PHÓ CHỦ TỊCH Bùi Thanh An"
+
+
+def test_valid_codes_and_long_roman_numerals_are_kept() -> None:
+    assert fix_code("02600/PA-UBND") is None  # PA (phương án) is a document type, not a garbled ĐA
+    assert fix_code("368/QP-TTg") == "368/QĐ-TTg"
+    assert split_token("XIII").kind == "protected" and split_token("VIII,").kind == "protected"
+    assert split_token("VI").kind == "word"  # two letters may be a syllable (VÌ)

@@ -43,7 +43,7 @@ CasePattern = Literal["lower", "title", "upper", "mixed"]
 # (1759/KH-UBND, 72/2015/NĐ-CP, 21/CT-TTg, 22/2016/TT-BTTTT, 57/2020/QH14).
 CODE_ABBREVIATIONS: frozenset[str] = frozenset(
     # document types
-    "QĐ NĐ NQ CT KH TT TTLT CV TB BC TTr HD HĐ QC PL CĐ GP BB ĐA CTr KL TC QĐi QyĐ TTHN TTĐN "
+    "QĐ NĐ NQ CT KH TT TTLT CV TB BC TTr HD HĐ QC PL CĐ GP BB ĐA PA CTr KL TC QĐi QyĐ TTHN TTĐN "
     "NQLT QĐLT L LCT SL HDLT GCN GM KHLT "
     # central bodies and ministries
     "CP TTg QH UBTVQH TW BCT BCA BQP BYT BNV BTC BTP BTTTT BGDĐT BKHĐT BKHCN BXD BTNMT "
@@ -206,6 +206,8 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
         (first and suffix[:1] and suffix[0] in ".)") or _fold(prev_core) in _NUMBER_CONTEXT or suffix.startswith("/")
     ):
         return "protected", ""
+    if len(core) >= 3 and _ROMAN.fullmatch(core):
+        return "protected", ""  # XIII, VIII: no Vietnamese syllable is spelt so (XIII must not become XII)
     if first and _LIST_MARKER.fullmatch(core + suffix[:1]) and len(core) == 1:
         return "protected", ""
     if core in SIGNATURE_ABBREVIATIONS and suffix.startswith("."):

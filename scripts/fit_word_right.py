@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_review import ANNOTATIONS, WAYS, restored_again, right_or_wrong, truth_words  # noqa: E402
+from fit_restore_calibration import ece  # noqa: E402
 
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
@@ -38,18 +39,7 @@ from pipeline.restore.confidence import FEATURES, WORD_RIGHT_FILE, WordRight  # 
 from pipeline.restore.paths import MODEL_DIR  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
-BINS = 10
 THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95)
-
-
-def ece(probabilities: np.ndarray, right: np.ndarray) -> float:
-    bins = np.minimum((probabilities * BINS).astype(int), BINS - 1)
-    total = 0.0
-    for b in range(BINS):
-        mask = bins == b
-        if mask.any():
-            total += abs(right[mask].mean() - probabilities[mask].mean()) * mask.sum()
-    return total / len(probabilities)
 
 
 def collect(data: Path) -> dict[str, np.ndarray]:

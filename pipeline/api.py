@@ -17,9 +17,9 @@ from PIL import Image
 from pipeline import __version__
 from pipeline.document import Document, Line, Page, Plan, Provenance, Token
 from pipeline.errors import EmptyInputError
+from pipeline.filenames import display_path, file_uri
 from pipeline.fingerprint import plan_fingerprint, text_fingerprint
 from pipeline.ingest import ImagePage, TextPage, open_source
-from pipeline.names import display_path, file_uri
 from pipeline.ocr import OcrTimeoutError, ocr_array, probe
 from pipeline.options import Options
 from pipeline.preprocess import prepare

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 from pathlib import Path
 
-from pipeline.names import display_path
+from pipeline.filenames import display_path
 
 __all__ = [
     "ClusterError",

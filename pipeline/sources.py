@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.document import Document
 from pipeline.errors import CorruptInputError, InputTooLargeError, MissingDependencyError, SourceMissingError
-from pipeline.names import path_from_uri
+from pipeline.filenames import path_from_uri
 from pipeline.options import Options
 
 __all__ = ["find_source", "open_regular", "pdf_page_inches", "rasterize_pdf_page", "read_image_frame", "sha256_of"]

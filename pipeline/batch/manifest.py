@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.errors import ExportError, OutputLockedError
+from pipeline.filenames import storable
 from pipeline.files import output_error
-from pipeline.names import storable
 
 if TYPE_CHECKING:
     from pipeline.batch.task import FileResult

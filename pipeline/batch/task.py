@@ -25,9 +25,9 @@ from pipeline.document import Document
 from pipeline.errors import DiskFullError, GazetteError, InternalError
 from pipeline.export import output_files, to_jsonl_line, write_outputs
 from pipeline.export.json import from_json
+from pipeline.filenames import display_path
 from pipeline.files import atomic_write_text, staging
 from pipeline.ingest import sha256_of
-from pipeline.names import display_path
 from pipeline.options import Options
 from pipeline.restore.paths import has_model
 from pipeline.review.journal import CorrectionRecord, Journal, apply_corrections, belongs_to

@@ -114,11 +114,11 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
         else:
             restored.append(page)
             continue
-        restored.append(restore_page(page, below, restorer))
+        restored.append(restore_page(page, below, restorer, score_words=options.score_words))
         models["restore"] = restorer.model_id
         # What restore_confidence is: the word-right model's probability (its id, word-right-…)
         # when it is shipped and the LM rescores, else the calibrated network probability.
-        word_right = default_word_right() if restorer.rescorer is not None else None
+        word_right = default_word_right() if restorer.rescorer is not None and options.score_words else None
         models["restore_calibration"] = word_right.name if word_right else default_calibration().name
     return restored
 

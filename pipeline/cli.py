@@ -46,6 +46,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="restore diacritics: auto = text that looks like English-model OCR, and low-confidence vie OCR words",
     )
     group.add_argument("--restore-below", type=float, default=0.6, help="OCR confidence below which words are restored")
+    group.add_argument("--no-word-scores", dest="score_words", action="store_false", help="score restored words only")
 
 
 def _add_formats(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +76,7 @@ def _options(args: argparse.Namespace, **extra: object) -> Options:
         binarize=args.binarize,
         restore=args.restore,
         restore_below=args.restore_below,
+        score_words=args.score_words,
         **extra,
     )
 

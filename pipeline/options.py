@@ -50,6 +50,12 @@ class Options(BaseModel):
         "below restore_below; always: restore every token; never: leave the text as read.",
     )
     restore_below: float = Field(0.6, ge=0, le=1, description="vie OCR tokens below this confidence are restored.")
+    score_words: bool = Field(
+        True,
+        description="Give every word the probability that it is right (the word-right model), also the confident "
+        "words of vie OCR, so the review queue finds their errors; off: only restored words are scored "
+        "(about 0.45 s a page faster on scans).",
+    )
     # export
     formats: tuple[str, ...] = ("json", "txt")
 

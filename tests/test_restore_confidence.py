@@ -133,3 +133,16 @@ def test_a_tone_swapped_word_in_a_confident_line_is_less_likely_right_than_its_n
     p = {t.text: t.restore_confidence for t in tokens}
     assert all(v is not None for v in p.values())  # ... and every word gets a probability
     assert p["triến"] < 0.5 < min(v for w, v in p.items() if w != "triến")  # type: ignore[operator]
+
+
+def test_word_scores_can_be_turned_off_for_bulk_runs(tmp_path) -> None:
+    from pipeline.api import convert
+    from pipeline.options import Options
+
+    path = tmp_path / "ocr.txt"
+    path.write_text("Pon vi chu tri: S& Thong tin va Truyén thong; thoi gian thuc hién: nam 2025.\n", encoding="utf-8")
+    scored = convert(path, Options(restore="always"))
+    assert scored.provenance.models["restore_calibration"].startswith("word-right")
+    plain = convert(path, Options(restore="always", score_words=False))
+    assert not plain.provenance.models["restore_calibration"].startswith("word-right")
+    assert [t.text for *_, t in scored.tokens()] == [t.text for *_, t in plain.tokens()]  # the text is the same

@@ -78,7 +78,9 @@ def looks_garbled(text: str, restorer: Restorer | None = None) -> bool:
     return marked < 0.35 and vietnamese > 0.75
 
 
-def restore_page(page: Page, below: float | None = None, restorer: Restorer | None = None) -> Page:
+def restore_page(
+    page: Page, below: float | None = None, restorer: Restorer | None = None, score_words: bool = True
+) -> Page:
     """A copy of the page with restored tokens: all of them (below=None, for text inputs) or
     only OCR tokens whose confidence is below `below` (vie OCR output). With the word-right
     model (restore/confidence.py) every word token restore scored, changed or not (on a vie page:
@@ -87,7 +89,7 @@ def restore_page(page: Page, below: float | None = None, restorer: Restorer | No
     words get the calibrated network probability and lines with nothing to restore do not go
     through the model."""
     restorer = restorer or get_restorer()
-    model = default_word_right() if restorer.rescorer is not None else None
+    model = default_word_right() if restorer.rescorer is not None and score_words else None
     restored, rows = restore_page_features(page, below, restorer, score=model is not None)
     if model is None or not rows:
         return restored

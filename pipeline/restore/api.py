@@ -17,7 +17,6 @@ import numpy as np
 
 from pipeline.restore.calibration import default_calibration
 from pipeline.restore.confidence import default_word_right, final_index, line_features, local_posteriors
-from pipeline.restore.names import place_runs
 from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, Restorer
 from pipeline.restore.tokens import split_token
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
@@ -124,8 +123,6 @@ def restore_page_features(
     ]  # fmt: skip
     evidence: list[list[Evidence]] = []
     restored = restorer.restore_tokens([[t.text for t in page.lines[n].tokens] for n in todo], evidence=evidence)
-    runs = place_runs([[e.piece for e in line] for line in evidence]) if score else []
-    places = {position for run, _ in runs for position in run}
     lines = list(page.lines)
     rows: list[tuple[int, int, str, np.ndarray]] = []
     for m, (n, results) in enumerate(zip(todo, restored, strict=True)):
@@ -163,10 +160,10 @@ def restore_page_features(
             posteriors,
             [t.ocr_confidence for t in page.lines[n].tokens],
             [r.kind == "name" for r in results],
-            [(m, i) in places for i in range(len(results))],
+            [r.kind == "place" for r in results],
         )
         for i, (token, result) in enumerate(zip(page.lines[n].tokens, results, strict=True)):
-            if evidence[m][i].piece.kind == "word" and result.kind in ("word", "name"):
+            if evidence[m][i].piece.kind == "word" and result.kind in ("word", "name", "place"):
                 rows.append((n, i, "ocr" if token.ocr_confidence is not None else "text", features[i]))
     return page.model_copy(update={"lines": lines}), rows
 

@@ -157,7 +157,7 @@ def with_names(lines: Sequence[Sequence[Piece]], restored: list[list[T]]) -> lis
     for positions, name in place_runs(lines):
         for (n, i), syllable in zip(positions, name.split(), strict=True):
             text = normalize(lines[n][i].output(_cased(lines[n][i], syllable)))
-            restored[n][i] = replace(restored[n][i], text=text, confidence=1.0, kind="word")
+            restored[n][i] = replace(restored[n][i], text=text, confidence=1.0, kind="place")
     for n, start in name_lines(lines).items():
         for i in range(start, len(lines[n])):
             piece = lines[n][i]

@@ -121,7 +121,14 @@ def test_convert_and_restore_give_the_same_text_for_the_same_file(tmp_path: Path
 
 def test_numbers_survive_and_a_number_drawn_for_a_word_is_read() -> None:
     # Written for this test, marks stripped as English-model OCR loses them.
-    counts = ["tinh co 16 tinh va 5 thanh pho", "gom 12 xa va 3 phuong", "mot o to 16 cho ngoi", "trong 10 nam qua"]
+    counts = [
+        "tinh co 16 tinh va 5 thanh pho",
+        "gom 12 xa va 3 phuong",
+        "mot o to 16 cho ngoi",
+        "trong 10 nam qua",
+        "co 6 cau hoi va 7 nhiem vu",
+    ]
     for line, restored in zip(counts, restore_lines(counts), strict=True):
         assert [t for t in restored.text.split() if t.isdigit()] == [t for t in line.split() if t.isdigit()]
     assert restore_lines(["da 14 mot don vi"])[0].text == "đã là một đơn vị"
+    assert restore_lines(["cac don vi 6 co so"])[0].text == "các đơn vị ở cơ sở"

@@ -96,7 +96,9 @@ def _features(candidate: Candidate) -> list[float]:
 # A number in a syllable's place becomes that syllable only when the network alone is this sure:
 # numbers must survive, and the LM likes a common word after a common word too much (16 chỗ →
 # lỗ chỗ). On 3,000 held-out corpus lines with their marks stripped (791 two-digit numbers
-# between words) 0.9 changed none; 0.7 and 0.5 changed one.
+# between words) 0.9 changed none; 0.7 and 0.5 changed one. Single digits (6 for ở) were let in
+# after 1,768 of them between words in train-side corpus lines, marks stripped, kept all but one
+# at any threshold, while the tune plans' English-model OCR had 94 lone 6s for ở/ô fixed at 0.9.
 NUMBER_TO_WORD = 0.9
 
 
@@ -153,13 +155,13 @@ class Restorer:
 
     def slots(self, tokens: Sequence[str]) -> list[_Slot]:
         out = []
-        previous = ""
+        previous = Piece("", "", "", "protected", "")
         for position, token in enumerate(tokens):
             # Neighbours decide some kinds: "I." opening a line, a number after "Điều"/"ngày",
             # a short number between two words (16 trình: lộ trình).
             following = core_of(tokens[position + 1]) if position + 1 < len(tokens) else ""
-            piece = split_token(token, first=position == 0, prev_core=previous, next_core=following)
-            previous = piece.core
+            piece = split_token(token, position == 0, previous.core, following, previous.suffix)
+            previous = piece
             if piece.kind == "word" and piece.core.isdigit():
                 # A number in a syllable's place may only become the syllable its digits draw
                 # (16 → lộ, 14 → là), never another word (số): else it stays the number.

@@ -169,15 +169,18 @@ def _fold(text: str) -> str:
     return strip_diacritics(text).lower()
 
 
-def _syllable_slot(core: str, prefix: str, suffix: str, first: bool, prev_core: str, next_core: str) -> bool:
-    """Whether a short number stands where a syllable belongs: two digits (16 for lộ, 14 for
-    là) with nothing around them, between two words (the next in lower case), after no word that
+def _syllable_slot(
+    core: str, prefix: str, suffix: str, first: bool, prev_core: str, next_core: str, prev_suffix: str = ""
+) -> bool:
+    """Whether a short number stands where a syllable belongs: one or two digits (6 for ở, 16
+    for lộ, 14 for là) with nothing around them, between two words (the next in lower case, the
+    previous with no punctuation after it: `thực hiện: 6 tháng` is a count), after no word that
     counts (số, ngày, điều …). Such a token gets candidates; the model and the LM then keep a
-    real number (có 16 tỉnh) or read the word (lộ trình)."""
+    real number (có 16 tỉnh, 6 câu hỏi) or read the word (lộ trình, ở cơ sở)."""
     return (
-        len(core) == 2  # one digit alone is most often a real count (6 câu hỏi), never touched
+        len(core) <= 2
         and core.isdigit()
-        and not (first or prefix or suffix)
+        and not (first or prefix or suffix or prev_suffix)
         and prev_core.isalpha()
         and _fold(prev_core) not in _NUMBER_CONTEXT
         and next_core.isalpha()
@@ -193,8 +196,9 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
         return "protected", ""
     if _NUMBER.fullmatch(core):
         # Numbers are not changed, even those that English OCR makes of a word (6 for ở, 14
-        # for là), except a short one in a syllable's place (_syllable_slot): a wrong "fix" of
-        # a real number is far worse than a word left garbled.
+        # for là), except a short one in a syllable's place (_syllable_slot), and only when the
+        # network is sure (restorer.NUMBER_TO_WORD): a wrong "fix" of a real number is far worse
+        # than a word left garbled.
         return "protected", ""
     if any(c.isdigit() for c in core) and "/" in core and _CODE.fullmatch(core):
         fixed = fix_code(core)
@@ -221,14 +225,17 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
     return "word", ""
 
 
-def split_token(token: str, first: bool = False, prev_core: str = "", next_core: str = "") -> Piece:
+def split_token(
+    token: str, first: bool = False, prev_core: str = "", next_core: str = "", prev_suffix: str = ""
+) -> Piece:
     """One whitespace token as a Piece; first: it opens the line, prev_core / next_core: the
-    cores of the tokens around it (a short number between two words may be a garbled word)."""
+    cores of the tokens around it, prev_suffix: what follows the previous core (a short number
+    between two words may be a garbled word)."""
     prefix, core, suffix = _cut(token)
     # a code broken at the line end keeps its hyphen: 368/QP- , 72/2015/ND-
     if suffix.startswith("-") and (("/" in core and _CODE.fullmatch(core + "-")) or _is_agency_chain(core + "-")):
         core, suffix = core + "-", suffix[1:]
-    if _syllable_slot(core, prefix, suffix, first, prev_core, next_core):
+    if _syllable_slot(core, prefix, suffix, first, prev_core, next_core, prev_suffix):
         return Piece(prefix, core, suffix, "word", "")
     kind, fixed = _classify(core, suffix, first, prev_core)
     return Piece(prefix, core, suffix, kind, fixed)
@@ -237,13 +244,12 @@ def split_token(token: str, first: bool = False, prev_core: str = "", next_core:
 def split_line(line: str) -> list[Piece]:
     """One Piece per whitespace token of line, in order."""
     pieces: list[Piece] = []
-    prev = ""
+    previous = Piece("", "", "", "protected", "")
     tokens = line.split()
     for i, token in enumerate(tokens):
         following = core_of(tokens[i + 1]) if i + 1 < len(tokens) else ""
-        piece = split_token(token, first=i == 0, prev_core=prev, next_core=following)
-        pieces.append(piece)
-        prev = piece.core
+        previous = split_token(token, i == 0, previous.core, following, previous.suffix)
+        pieces.append(previous)
     return pieces
 
 

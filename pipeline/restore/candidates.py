@@ -97,6 +97,15 @@ class CandidateGenerator:
                 counts[text] = counts.get(text, 0) + int(count)
         return cls(counts, Channel(NoiseModel.load(noise)))
 
+    def with_channel(self, channel: Channel) -> CandidateGenerator:
+        """The same lexicon read through another channel (the vie OCR one): the indexes are
+        shared, not rebuilt, and the caches are new."""
+        other = object.__new__(CandidateGenerator)
+        other.__dict__.update(self.__dict__)
+        other.channel = channel
+        other._single_cache, other._cache = {}, {}
+        return other
+
     # ------------------------------------------------------------------ public
 
     def candidates(self, core: str, k: int = 24) -> list[Candidate]:

@@ -7,12 +7,13 @@ import heapq
 import math
 from collections import defaultdict
 from collections.abc import Container
+from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.restore.noise import NoiseModel
 from pipeline.vietnamese import strip_diacritics
 
-__all__ = ["Channel", "skeleton"]
+__all__ = ["Channel", "ChannelSettings", "skeleton"]
 
 # the OCR channel
 STRIP_SHARE = 0.1  # plain mark loss mixed into the OCR channel, so unaccented input restores too
@@ -28,6 +29,23 @@ BEAM, MARGIN, HYPOTHESES = 24, 12.0, 24  # skeleton prefixes per position, withi
 _WORST = (-math.inf,)
 
 
+@dataclass(frozen=True)
+class ChannelSettings:
+    """How a noise table is read as a channel. The defaults are the English-model OCR channel's;
+    the vie channel (restore/vie.py) reads its own from its JSON: no plain mark loss, and an
+    unseen mark change far rarer, since `tesseract -l vie` keeps its letters."""
+
+    strip_share: float = STRIP_SHARE
+    identity_floor: float = IDENTITY_FLOOR
+    vietnamese_identity: float = VIETNAMESE_IDENTITY
+    reverse_min: float = REVERSE_MIN
+    delete_min: float = DELETE_MIN
+    insert_logp: float = INSERT_LOGP
+    delete_floor: float = DELETE_FLOOR
+    similar_floor: float = SIMILAR_FLOOR
+    sub_floor: float = SUB_FLOOR
+
+
 @lru_cache(maxsize=65536)
 def skeleton(text: str) -> str:
     """Letters without any mark, lower-case (đ → d): what OCR keeps best."""
@@ -40,7 +58,8 @@ class Channel:
     Cases are merged because cores are lower-cased first (Đ → P becomes đ → p, l → I becomes l → i).
     """
 
-    def __init__(self, noise: NoiseModel) -> None:
+    def __init__(self, noise: NoiseModel, settings: ChannelSettings | None = None) -> None:
+        self.settings = s = settings or ChannelSettings()
         # outputs lower-cased, cases pooled; but Đ is read as P or B far more often than đ is read
         # as p or b, and a lower-cased core cannot tell them apart: đ takes the larger share
         pooled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -68,20 +87,21 @@ class Channel:
             letter = skeleton(char)
             for out, lp in outs.items():
                 # a symbol read for a letter (| [ for l) costs no branching on ordinary letters
-                if lp < math.log(REVERSE_MIN if out.isalnum() else REVERSE_MIN / 10):
+                if lp < math.log(s.reverse_min if out.isalnum() else s.reverse_min / 10):
                     continue
-                if not letter.isalpha() or (not out and lp < math.log(DELETE_MIN)):
+                if not letter.isalpha() or (not out and lp < math.log(s.delete_min)):
                     continue
                 table = self.reverse[out] if out else self.deletions
                 if lp > table.get(letter, -math.inf):
                     table[letter] = lp
 
-    @staticmethod
-    def _probs(char: str, shares: dict[str, float]) -> dict[str, float]:
-        probs = {o: (1 - STRIP_SHARE) * p for o, p in shares.items()}
+    def _probs(self, char: str, shares: dict[str, float]) -> dict[str, float]:
+        s = self.settings
+        probs = {o: (1 - s.strip_share) * p for o, p in shares.items()}
         plain = skeleton(char)
-        probs[plain] = probs.get(plain, 0.0) + STRIP_SHARE
-        floor = VIETNAMESE_IDENTITY if ord(char) > 0xFF and char.isalpha() else IDENTITY_FLOOR
+        if s.strip_share:
+            probs[plain] = probs.get(plain, 0.0) + s.strip_share
+        floor = s.vietnamese_identity if ord(char) > 0xFF and char.isalpha() else s.identity_floor
         probs[char] = max(probs.get(char, 0.0), floor)
         return {o: math.log(p) for o, p in probs.items()}
 
@@ -96,11 +116,12 @@ class Channel:
         lp = self._table(char).get(piece)
         if lp is not None:
             return lp
+        s = self.settings
         if not piece:
-            return DELETE_FLOOR
+            return s.delete_floor
         if len(piece) == 1:
-            return SIMILAR_FLOOR if skeleton(piece) == skeleton(char) else SUB_FLOOR
-        return SUB_FLOOR + INSERT_LOGP * (len(piece) - 1)
+            return s.similar_floor if skeleton(piece) == skeleton(char) else s.sub_floor
+        return s.sub_floor + s.insert_logp * (len(piece) - 1)
 
     def aligned(self, text: str, pieces: tuple[str, ...]) -> float:
         """log P of the noisy pieces given text, one piece per character."""
@@ -113,17 +134,19 @@ class Channel:
         return total
 
     def identity(self, text: str) -> float:
-        return sum(self._table(c).get(c, SIMILAR_FLOOR) for c in text)
+        floor = self.settings.similar_floor
+        return sum(self._table(c).get(c, floor) for c in text)
 
     def score(self, noisy: str, clean: str) -> float:
         """log P(noisy | clean), best alignment: each clean char emits 0-3 noisy chars, junk allowed."""
         n, m = len(noisy), len(clean)
         ninf = -math.inf
+        insert_logp, delete_floor = self.settings.insert_logp, self.settings.delete_floor
         table = [[ninf] * (m + 1) for _ in range(n + 1)]
         table[0][0] = 0.0
         emits = [self._table(c) for c in clean]
         subs = [[e[x] if x in e else self.logp(c, x) for x in noisy] for c, e in zip(clean, emits, strict=True)]
-        dels = [e.get("", DELETE_FLOOR) for e in emits]
+        dels = [e.get("", delete_floor) for e in emits]
         for i in range(n + 1):
             row = table[i]
             below = table[i + 1] if i < n else None
@@ -131,8 +154,8 @@ class Channel:
                 d = row[j]
                 if d == ninf:
                     continue
-                if below is not None and d + INSERT_LOGP > below[j]:
-                    below[j] = d + INSERT_LOGP
+                if below is not None and d + insert_logp > below[j]:
+                    below[j] = d + insert_logp
                 if j == m:
                     continue
                 if d + dels[j] > row[j + 1]:
@@ -159,6 +182,7 @@ class Channel:
         lost letter are allowed.
         """
         n = len(noisy)
+        insert_logp, similar_floor = self.settings.insert_logp, self.settings.similar_floor
         options = []  # per position: (size, piece, skeleton letter, log P)
         for i in range(n):
             opts = [
@@ -167,7 +191,7 @@ class Channel:
                 for letter, lp in self.reverse.get(noisy[i : i + size], {}).items()
             ]
             if noisy[i].isalpha() and noisy[i] not in self.reverse:
-                opts.append((1, noisy[i], skeleton(noisy[i]), SIMILAR_FLOOR))
+                opts.append((1, noisy[i], skeleton(noisy[i]), similar_floor))
             options.append(opts)
         # position -> skeleton prefix -> (score, pieces, junk cost, letters lost)
         states: list[dict[str, tuple[float, tuple[str, ...], float, int]]] = [{} for _ in range(n + 1)]
@@ -196,8 +220,8 @@ class Channel:
                     if key in prefixes and sc + lp > there.get(key, _WORST)[0]:
                         there[key] = (sc + lp, (*pieces, piece), junk, lost)
                 there = states[i + 1]
-                if sc + INSERT_LOGP > there.get(skel, _WORST)[0]:
-                    there[skel] = (sc + INSERT_LOGP, pieces, junk + INSERT_LOGP, lost)
+                if sc + insert_logp > there.get(skel, _WORST)[0]:
+                    there[skel] = (sc + insert_logp, pieces, junk + insert_logp, lost)
         ends = [(skel, state) for skel, state in states[n].items() if skel in complete]
         if not ends:
             return []

@@ -1,0 +1,102 @@
+"""The vie OCR corrector (restore/vie.py) on a tiny channel and a tiny LM written here: no files."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pipeline.document import Line, Page, Token
+from pipeline.restore.candidates import CandidateGenerator
+from pipeline.restore.channel import Channel, ChannelSettings
+from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
+from pipeline.restore.noise import NoiseModel
+from pipeline.restore.vie import CHANNEL_SETTINGS, FLAG, VieCorrector, VieSettings, correct_page
+
+# Written for this test: short plan-style sentences where a tone mark decides the word.
+SENTENCES = [
+    "Phát triển kinh tế và xã hội của tỉnh.",
+    "Kế hoạch phát triển thông tin đối ngoại năm nay.",
+    "Thông tin đối ngoại được các sở quan tâm.",
+    "Đổi mới công tác thông tin đối ngoại.",
+    "Các sở đổi mới công tác quản lý.",
+    "Kinh phí chi thường xuyên của các sở.",
+    "Sở Tài chính chi trả kinh phí.",
+    "Ủy ban nhân dân tỉnh chỉ đạo các sở.",
+    "Phát triển hạ tầng số của tỉnh.",
+]
+# (read, true) pairs in the way tesseract -l vie misreads: hỏi read as sắc, a hook added to i.
+PAIRS = [("triến", "triển"), ("đối mới", "đổi mới"), ("chỉ", "chi"), ("đữ liệu", "dữ liệu")]
+
+
+def build_lm(sentences: list[str]) -> NgramLM:
+    units = [line_units(s) for s in sentences]
+    vocab = [*SPECIALS, *sorted({u for line in units for u in line} - set(SPECIALS))]
+    index = {u: i for i, u in enumerate(vocab)}
+    counts = NgramCounts(len(vocab))
+    for line in units:
+        counts.add([index[u] for u in line])
+    return NgramLM.estimate(counts, vocab, min2=1, min3=1)
+
+
+@pytest.fixture(scope="module")
+def corrector() -> VieCorrector:
+    lm = build_lm(SENTENCES)
+    clean = [s.lower() for s in SENTENCES]
+    noise = NoiseModel.fit([*PAIRS, *((s, s) for s in clean * 20)])
+    channel = Channel(noise, ChannelSettings(**CHANNEL_SETTINGS))
+    counts: dict[str, int] = {}
+    for line in clean:
+        for unit in line_units(line):
+            if unit.isalpha():
+                counts[unit] = counts.get(unit, 0) + 1
+    for extra in ("triến", "đối", "chỉ", "dữ", "liệu", "tống"):  # real words with the other mark
+        counts.setdefault(extra, 1)
+    generator = CandidateGenerator(counts, channel)
+    return VieCorrector(lm, generator, VieSettings(identity_prior=1.0))
+
+
+def test_tone_swap_fixed_in_context(corrector: VieCorrector) -> None:
+    assert corrector.correct_tokens("Kế hoạch phát triến thông tin".split()) == "Kế hoạch phát triển thông tin".split()
+    assert corrector.correct_tokens("Các sở đối mới công tác".split()) == "Các sở đổi mới công tác".split()
+
+
+def test_correct_word_stays(corrector: VieCorrector) -> None:
+    for line in ("Thông tin đối ngoại được các sở quan tâm.", "Ủy ban nhân dân tỉnh chỉ đạo các sở."):
+        assert corrector.correct_tokens(line.split()) == line.split()
+
+
+def test_casing_follows_the_input(corrector: VieCorrector) -> None:
+    assert corrector.correct_tokens("KẾ HOẠCH PHÁT TRIẾN".split()) == "KẾ HOẠCH PHÁT TRIỂN".split()
+    assert corrector.correct_tokens("Phát Triến kinh tế".split()) == "Phát Triển kinh tế".split()
+
+
+def test_numbers_codes_and_acronyms_copied(corrector: VieCorrector) -> None:
+    tokens = "Kế hoạch số 12/KH-UBND năm 2019 của UBND tỉnh, 16 sở và TP.".split()
+    assert corrector.correct_tokens(tokens) == tokens
+
+
+def test_no_word_invented_or_dropped(corrector: VieCorrector) -> None:
+    rng = random.Random(3)
+    vocabulary = "phát triến triển đối đổi mới chi chỉ : - | 2019 12/KH-UBND Sở SỞ kinh tế (tỉnh), xã".split()
+    for _ in range(200):
+        tokens = [rng.choice(vocabulary) for _ in range(rng.randint(1, 12))]
+        out = corrector.correct_tokens(tokens)
+        assert len(out) == len(tokens)
+        for before, after in zip(tokens, out, strict=True):
+            # only marks change: the same letters, punctuation and digits in the same places
+            assert after == before or (
+                len(after) == len(before) and all(a.isalpha() == b.isalpha() for a, b in zip(after, before, strict=True))
+            )
+            assert not any(c.isdigit() for c in before) or after == before
+
+
+def test_page_tokens_flagged_and_kept(corrector: VieCorrector) -> None:
+    words = "Phát triến kinh tế".split()
+    line = Line(tokens=[Token(text=w, source_text=w, ocr_confidence=0.95) for w in words])
+    page = Page(number=1, source="ocr", lines=[line])
+    corrected = correct_page(page, corrector).lines[0].tokens
+    assert [t.text for t in corrected] == "Phát triển kinh tế".split()
+    assert corrected[1].flags == ["restored", FLAG] and corrected[1].source_text == "triến"
+    assert corrected[1].ocr_confidence == 0.95
+    assert corrected[0] == line.tokens[0]

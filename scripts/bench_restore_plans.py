@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from plan_restore_data import SPLITS, line_pairs, plan_ids  # noqa: E402
+from plan_restore_data import SPLITS, line_pairs, ocr_text, plan_ids  # noqa: E402
 
 from pipeline.restore.tokens import split_token  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
@@ -35,16 +35,30 @@ MIN_SIMILARITY = 70.0
 _LETTER_DIGIT = re.compile(r"[^\W_]*\d[^\W_]*")
 
 
-def restorer_runner(directory: Path):
-    """The restorer as `gazette restore` runs it (ONNX, its n-gram rescoring), one thread."""
+def restorer_runner(directory: Path, runtime: str = "onnx"):
+    """The restorer as `gazette restore` runs it (ONNX, its n-gram rescoring), one thread;
+    `run(lines, running=True)` reads the lines as one text, as `gazette restore` reads a file."""
     from pipeline.restore.restorer import Restorer
 
-    restorer = Restorer.load(directory, threads=1)
+    restorer = Restorer.load(directory, runtime=runtime, threads=1)
 
-    def run(lines: list[str]) -> list[tuple[str, list[str], bool]]:
-        return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines)]
+    def run(lines: list[str], running: bool = False) -> list[tuple[str, list[str], bool]]:
+        return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines, running)]
 
     return run
+
+
+def restore_document(run, text_lines: list[str], picked: list[str]) -> list[tuple[str, list[str], bool]]:
+    """The outputs of the `picked` lines (a subsequence of text_lines, in order) when the whole
+    text is restored as running text: each scored line keeps the context of its neighbours."""
+    outputs = run(text_lines, running=True)
+    found, k = [], 0
+    for line in picked:
+        while text_lines[k] != line:
+            k += 1
+        found.append(outputs[k])
+        k += 1
+    return found
 
 
 def case_class(reference_line: str, token: str) -> str:
@@ -88,7 +102,7 @@ def evaluate(run, part: str, limit: int | None = None) -> tuple[Counter, dict[st
         all_pairs = line_pairs(doc_id)
         pairs = line_pairs(doc_id, min_similarity=MIN_SIMILARITY)
         started = time.perf_counter()
-        outputs = run([src for src, _ in pairs])
+        outputs = restore_document(run, normalize(ocr_text(doc_id)).split("\n"), [src for src, _ in pairs])
         info["seconds"] += time.perf_counter() - started
         c = score(pairs, outputs) + extra_score(pairs, outputs)
         per[doc_id] = c
@@ -127,17 +141,6 @@ def summary(c: Counter, per: dict[str, Counter]) -> dict[str, float]:
 
 SEED_GOLD = ROOT / "data" / "restore" / "seed-gold" / "gold.jsonl"  # outside the repository: seed text
 START, END = "<!-- issue-13 sections: start -->", "<!-- issue-13 sections: end -->"
-
-
-def restorer_runner_on(directory: Path, runtime: str):
-    from pipeline.restore.restorer import Restorer
-
-    restorer = Restorer.load(directory, runtime=runtime, threads=1)
-
-    def run(lines: list[str]) -> list[tuple[str, list[str], bool]]:
-        return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines)]
-
-    return run
 
 
 def seed_gold() -> dict[tuple[str, int], str]:
@@ -193,11 +196,12 @@ def sections(models: dict[str, Path], quick: bool = False, corpus_lines: int = 3
             print(f"{name} {part}: {results[(name, part)]['syllables']:.2f} %", file=sys.stderr)
         timing[name] = tokens / max(seconds, 1e-9)
         for key, lines in seeds.items():
-            seed_rows.append([name, f"{key} ({len(lines)} lines)", *seed_score(lines, run(lines), lexicon)])
+            seed_rows.append([name, f"{key} ({len(lines)} lines)", *seed_score(lines, run(lines, True), lexicon)])
         if gold:
             picks = [(k, i) for (k, i) in sorted(gold) if k in seeds and i < len(seeds[k])]
+            restored = {k: run(lines, True) for k, lines in seeds.items()}
             pairs = [(seeds[k][i], gold[(k, i)]) for k, i in picks]
-            c = score(pairs, run([src for src, _ in pairs]))
+            c = score(pairs, [restored[k][i] for k, i in picks])
             gold_rows.append((name, len(pairs), c))
         for kind, pairs in corpus.items():
             corpus_rows.append((name, kind, score(pairs, run([src for src, _ in pairs]))))
@@ -311,7 +315,7 @@ def runtime_section(directory: Path, name: str, limit: int | None) -> list[str]:
 
     rows, outs = [], {}
     for runtime in ("torch", "onnx"):
-        run = restorer_runner_on(directory, runtime)
+        run = restorer_runner(directory, runtime)
         c, per, info = evaluate(run, "tune", limit)
         outs[runtime] = [
             run([s for s, _ in line_pairs(i, min_similarity=MIN_SIMILARITY)]) for i in plan_ids("tune")[:2]

@@ -18,7 +18,7 @@ from rapidfuzz.distance import Levenshtein
 from pipeline.api import convert
 from pipeline.cli import main
 from pipeline.options import Options
-from pipeline.restore.api import get_restorer, looks_garbled, restore_lines
+from pipeline.restore.api import get_restorer, looks_garbled, restore_lines, restore_text
 from pipeline.restore.noise import NoiseModel, strip_accents
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,3 +132,12 @@ def test_numbers_survive_and_a_number_drawn_for_a_word_is_read() -> None:
         assert [t for t in restored.text.split() if t.isdigit()] == [t for t in line.split() if t.isdigit()]
     assert restore_lines(["da 14 mot don vi"])[0].text == "đã là một đơn vị"
     assert restore_lines(["cac don vi 6 co so"])[0].text == "các đơn vị ở cơ sở"
+
+
+def test_the_lines_of_a_text_are_read_across_line_ends() -> None:
+    # Written for this test: a word broken off from its partner on the next line.
+    lines = ["Trien khai xay dung he", "thong thong tin cua tinh", "", "Nang cao nhan thuc cua cong", "dong ve so"]
+    running = [line.text for line in restore_text("\n".join(lines))]
+    assert running[1] == "thống thông tin của tỉnh"
+    assert running[3].endswith("cộng") and running[4].startswith("đồng")
+    assert running[2] == ""  # a blank line stays, and ends the paragraph

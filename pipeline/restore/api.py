@@ -54,14 +54,16 @@ def get_restorer(directory: Path = MODEL_DIR) -> Restorer:
     return restorer
 
 
-def restore_lines(lines: Sequence[str], restorer: Restorer | None = None) -> list[RestoredLine]:
-    """Restore each line; the output has the same lines, tokens and whitespace as the input."""
-    return (restorer or get_restorer()).restore_lines(list(lines))
+def restore_lines(lines: Sequence[str], restorer: Restorer | None = None, running: bool = False) -> list[RestoredLine]:
+    """Restore each line; the output has the same lines, tokens and whitespace as the input.
+    `running`: the lines are one text in reading order, read across line ends (Restorer.restore_lines)."""
+    return (restorer or get_restorer()).restore_lines(list(lines), running)
 
 
 def restore_text(text: str, restorer: Restorer | None = None) -> list[RestoredLine]:
-    """Line-aligned restoration of a whole text: as many lines out as in, blank lines kept."""
-    return restore_lines(normalize(text).split("\n"), restorer)
+    """Line-aligned restoration of a whole text: as many lines out as in, blank lines kept; the
+    lines of a paragraph are read as running text."""
+    return restore_lines(normalize(text).split("\n"), restorer, running=True)
 
 
 def looks_garbled(text: str, restorer: Restorer | None = None) -> bool:
@@ -122,7 +124,10 @@ def restore_page_features(
         if line.tokens and (score or any(eligible(t) for t in line.tokens))
     ]  # fmt: skip
     evidence: list[list[Evidence]] = []
-    restored = restorer.restore_tokens([[t.text for t in page.lines[n].tokens] for n in todo], evidence=evidence)
+    runs = [n - m for m, n in enumerate(todo)]  # consecutive lines of the page: one run of text
+    restored = restorer.restore_tokens(
+        [[t.text for t in page.lines[n].tokens] for n in todo], evidence=evidence, runs=runs
+    )
     lines = list(page.lines)
     rows: list[tuple[int, int, str, np.ndarray]] = []
     for m, (n, results) in enumerate(zip(todo, restored, strict=True)):

@@ -227,45 +227,64 @@ class Restorer:
     # --- inference --------------------------------------------------------------------------
 
     def restore_tokens(
-        self, lines: Sequence[Sequence[str]], batch_lines: int = 64, evidence: list[list[Evidence]] | None = None
+        self,
+        lines: Sequence[Sequence[str]],
+        batch_lines: int = 64,
+        evidence: list[list[Evidence]] | None = None,
+        runs: Sequence[int] | None = None,
     ) -> list[list[RestoredToken]]:
         """Restored tokens of each line; `evidence`, when given (an empty list), receives per line
-        one Evidence per token (a hook for the word-right model: the decoding is the same)."""
+        one Evidence per token (a hook for the word-right model: the decoding is the same).
+
+        `runs`: a run id per line; consecutive lines with the same id are running text, rescored
+        by the LM as one sequence, so a word at a line end is read with the next line's first
+        word (hệ / thống, cộng / đồng). A line without tokens ends a run. None: every line alone."""
         width = self.runtime.config.max_tokens
-        # Long lines go through in windows of max_tokens; similar lengths are batched together.
+        # Long lines go through the network in windows of max_tokens; similar lengths are batched.
         windows = [
             (n, list(tokens[s : s + width])) for n, tokens in enumerate(lines) for s in range(0, len(tokens), width)
         ]
-        restored: list[list[RestoredToken]] = [[] for _ in windows]
-        pieces: list[list[Piece]] = [[] for _ in windows]
-        seen: list[list[Evidence]] = [[] for _ in windows]
+        scored: list[list[tuple[Piece, list[Candidate], np.ndarray]]] = [[] for _ in windows]
+        window_slots: list[list[_Slot]] = [[] for _ in windows]
         order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
         for start in range(0, len(order), batch_lines):
             ids = order[start : start + batch_lines]
             batch, slots = self.encode([windows[w][1] for w in ids])
             probs = self.runtime.candidate_probs(batch)
             for row, w in enumerate(ids):
-                line = [(x.piece, x.candidates, probs[row, j, : len(x.candidates)]) for j, x in enumerate(slots[row])]
-                if self.rescorer is not None:
-                    choices = rescore_choices(*self.rescorer, line)
-                else:
-                    choices = [int(p.argmax()) for _, _, p in line]
-                choices = [_number_kept(x, c, p) for x, c, (_, _, p) in zip(slots[row], choices, line, strict=True)]
-                restored[w] = self._outputs(windows[w][1], slots[row], choices, [p for _, _, p in line])
-                pieces[w] = [slot.piece for slot in slots[row]]
-                if evidence is not None:
-                    found = zip(slots[row], choices, line, strict=True)
-                    seen[w] = [Evidence(x.piece, x.candidates, p, c) for x, c, (_, _, p) in found]
+                window_slots[w] = slots[row]
+                scored[w] = [
+                    (x.piece, x.candidates, probs[row, j, : len(x.candidates)]) for j, x in enumerate(slots[row])
+                ]
+        choices = self._choices(scored, _run_groups([n for n, _ in windows], lines, runs))
         out: list[list[RestoredToken]] = [[] for _ in lines]
         line_pieces: list[list[Piece]] = [[] for _ in lines]
-        for (n, _), tokens, window_pieces in zip(windows, restored, pieces, strict=True):
-            out[n].extend(tokens)
-            line_pieces[n].extend(window_pieces)
         if evidence is not None:
             evidence[:] = [[] for _ in lines]
-            for (n, _), window_evidence in zip(windows, seen, strict=True):
-                evidence[n].extend(window_evidence)
+        for w, (n, tokens) in enumerate(windows):
+            kept = [
+                _number_kept(x, c, p) for x, c, (_, _, p) in zip(window_slots[w], choices[w], scored[w], strict=True)
+            ]
+            out[n].extend(self._outputs(tokens, window_slots[w], kept, [p for _, _, p in scored[w]]))
+            line_pieces[n].extend(slot.piece for slot in window_slots[w])
+            if evidence is not None:
+                found = zip(window_slots[w], kept, scored[w], strict=True)
+                evidence[n].extend(Evidence(x.piece, x.candidates, p, c) for x, c, (_, _, p) in found)
         return with_names(line_pieces, out)
+
+    def _choices(
+        self, scored: list[list[tuple[Piece, list[Candidate], np.ndarray]]], groups: list[list[int]]
+    ) -> list[list[int]]:
+        """The chosen candidate of every token of every window: the network's best, or with the LM
+        the best sequence over each group of windows (running text)."""
+        if self.rescorer is None:
+            return [[int(p.argmax()) for _, _, p in window] for window in scored]
+        choices: list[list[int]] = [[] for _ in scored]
+        for group in groups:
+            path = rescore_choices(*self.rescorer, [token for w in group for token in scored[w]])
+            for w in group:
+                choices[w], path = path[: len(scored[w])], path[len(scored[w]) :]
+        return choices
 
     def _outputs(
         self, tokens: Sequence[str], slots: Sequence[_Slot], choices: Sequence[int], probs: Sequence[np.ndarray]
@@ -286,9 +305,11 @@ class Restorer:
                 out.append(RestoredToken(token, normalize(text), round(float(p[choice]), 4), "word"))
         return out
 
-    def restore_lines(self, lines: Sequence[str]) -> list[RestoredLine]:
+    def restore_lines(self, lines: Sequence[str], running: bool = False) -> list[RestoredLine]:
+        """Restore each line; `running`: the lines are one text in reading order (the LM reads
+        across line ends, blank lines end paragraphs), else each line is restored alone."""
         tokens = [_TOKEN.findall(line) for line in lines]
-        restored = self.restore_tokens(tokens)
+        restored = self.restore_tokens(tokens, runs=[0] * len(lines) if running else None)
         return [RestoredLine(line, tuple(r)) for line, r in zip(lines, restored, strict=True)]
 
     def candidate_probs(
@@ -311,6 +332,25 @@ class Restorer:
         for (n, _), tokens in zip(windows, found, strict=True):
             out[n].extend(tokens)
         return out
+
+
+def _run_groups(
+    window_lines: Sequence[int], lines: Sequence[Sequence[str]], runs: Sequence[int] | None
+) -> list[list[int]]:
+    """Windows (given the line of each, in order) grouped into runs of running text: consecutive
+    lines with the same run id and tokens; the windows of one long line always go together."""
+    groups: list[list[int]] = []
+    previous = -1
+    for w, n in enumerate(window_lines):
+        joined = n == previous or (
+            runs is not None and previous >= 0 and n == previous + 1 and runs[n] == runs[previous]
+        )
+        if groups and joined:
+            groups[-1].append(w)
+        else:
+            groups.append([w])
+        previous = n
+    return groups
 
 
 def _weights_digest(directory: Path) -> str:

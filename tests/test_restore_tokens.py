@@ -178,3 +178,13 @@ def test_valid_codes_and_long_roman_numerals_are_kept() -> None:
     assert fix_code("368/QP-TTg") == "368/QĐ-TTg"
     assert split_token("XIII").kind == "protected" and split_token("VIII,").kind == "protected"
     assert split_token("VI").kind == "word"  # two letters may be a syllable (VÌ)
+
+
+def test_footnote_marks_and_formulas_are_copied() -> None:
+    # a footnote mark glued to a word goes with the punctuation after it; the word is restored
+    piece = split_token("quan[1];")
+    assert (piece.core, piece.suffix, piece.kind) == ("quan", "[1];", "word")
+    assert split_token("hien(2)").suffix == "(2)"
+    # capitals and digits joined by a hyphen: a formula or a code, not a garbled syllable
+    assert [split_token(t).kind for t in ("N-NH4+,", "P-PO43-,", "COVID-19")] == ["protected"] * 3
+    assert split_token("d6i").kind == "word" and split_token("S6").kind == "word"

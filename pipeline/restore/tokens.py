@@ -73,6 +73,11 @@ _ROMAN = re.compile(r"(?=[IVXLC])M*(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|
 _LIST_MARKER = re.compile(r"[a-zđ]\)|[a-zđ]\.|\d+(?:\.\d+)*[.)]")
 # digits OCR never produces for letters (2 3 7 9), 3+ digits, U23 / G20, m2: not garbled words
 _UNIT = re.compile(r"[A-Z]{1,4}\d{2,}[A-Z\d]*|\d*(?:m2|m3|km2|cm2)|.*[2379].*|.*\d{3}.*")
+# a footnote mark glued to a word (quan[1], hiện(2)): punctuation and a number, not letters
+_FOOTNOTE = re.compile(r"(?<=[^\W\d_])[\[(]\d{1,3}$")
+# capitals and digits joined by - or / (N-NH4, P-PO4, COVID-19): a formula or a code, never a
+# garbled syllable, which English OCR writes with lower-case letters or without a separator
+_FORMULA = re.compile(r"(?=.*\d)[A-Z\d]+(?:[-/][A-Z\d]+)+")
 # words after which a small number is a number (Điều 6, ngày 14, Chương II), folded
 _NUMBER_CONTEXT = frozenset("dieu khoan chuong muc phan diem so s6 ngay thang lan luc bieu mau quy tap lop".split())
 
@@ -206,6 +211,8 @@ def _classify(core: str, suffix: str, first: bool, prev_core: str) -> tuple[Kind
     if _is_agency_chain(core):
         fixed = fix_code(core)
         return ("code-fix", fixed) if fixed else ("protected", "")
+    if _FORMULA.fullmatch(core):
+        return "protected", ""
     if _ROMAN.fullmatch(core) and (
         (first and suffix[:1] and suffix[0] in ".)") or _fold(prev_core) in _NUMBER_CONTEXT or suffix.startswith("/")
     ):
@@ -232,6 +239,8 @@ def split_token(
     cores of the tokens around it, prev_suffix: what follows the previous core (a short number
     between two words may be a garbled word)."""
     prefix, core, suffix = _cut(token)
+    if footnote := _FOOTNOTE.search(core):  # the mark is copied with the punctuation after it
+        core, suffix = core[: footnote.start()], core[footnote.start() :] + suffix
     # a code broken at the line end keeps its hyphen: 368/QP- , 72/2015/ND-
     if suffix.startswith("-") and (("/" in core and _CODE.fullmatch(core + "-")) or _is_agency_chain(core + "-")):
         core, suffix = core + "-", suffix[1:]

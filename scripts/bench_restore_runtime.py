@@ -92,7 +92,7 @@ def timed(stage, function):
     return run
 restorer.slots = timed("candidates", restorer.slots)
 restorer.runtime.candidate_probs = timed("network", restorer.runtime.candidate_probs)
-module.rescore_choices = timed("n-gram rescoring", module.rescore_choices)
+module.rescore_lines = timed("n-gram rescoring", module.rescore_lines)
 lines = []
 for prefix in ("001", "004"):
     text = open(glob.glob({seeds!r} + "/" + prefix + "_*.txt")[0], encoding="utf-8").read()

@@ -2,14 +2,13 @@
 
 Each word token's candidates (from CandidateGenerator, or a neural Restorer's candidates with
 its probabilities) carry a score; the syllable LM of restore/ngram.py scores the sequence. The
-decoder is an exact second-order Viterbi over (previous unit, unit) states, beam-limited; a
-protected token has one candidate and passes through unchanged, so nothing is invented or
+decoder (restore/viterbi.py) is an exact second-order Viterbi over (previous unit, unit)
+states, beam-limited; a protected token has one candidate and passes through unchanged, so nothing is invented or
 dropped. `NgramRestorer` is the n-gram model alone, `RescoredRestorer` rescores a neural model.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -23,79 +22,24 @@ import numpy as np
 from pipeline.restore.candidates import Candidate, CandidateGenerator
 from pipeline.restore.ngram import BOS, LM_FILE, NGRAM_DIR, NONE, UNK, NgramLM, punct_units, token_units
 from pipeline.restore.tokens import Piece, join, render, split_line
+from pipeline.restore.viterbi import Slot, make_slot, viterbi, viterbi_lines
 from pipeline.vietnamese import normalize
 
 if TYPE_CHECKING:
     from pipeline.restore.restorer import Restorer
 
-__all__ = ["SETTINGS_FILE", "DecoderSettings", "NgramRestorer", "RescoredRestorer", "Slot", "make_slot", "viterbi"]
-
-
-@dataclass
-class Slot:
-    """One token of the lattice: per-candidate scores and LM unit ids, prepared for Viterbi."""
-
-    scores: np.ndarray  # [K] weighted channel / model log-probs (+ penalties)
-    length: np.ndarray  # [K] number of units
-    first: np.ndarray  # [K] first unit (NONE if none)
-    second: np.ndarray  # [K] second unit (NONE if fewer)
-    inner: np.ndarray  # [K] log-prob of units 3.. given the ones before (context-free part)
-    last: np.ndarray  # [K, 2] last two units (for candidates with 2+ units)
-
-
-def make_slot(lm: NgramLM, units: Sequence[Sequence[int]], scores: Sequence[float]) -> Slot:
-    k = len(units)
-    length = np.array([len(u) for u in units], dtype=np.int64)
-    pad = [[*u, NONE, NONE] for u in units]
-    inner = np.zeros(k)
-    for c, u in enumerate(units):
-        if len(u) > 2:
-            arr = np.asarray(u, dtype=np.int64)
-            inner[c] = lm.logprob(arr[:-2], arr[1:-1], arr[2:]).sum()
-    last = [list(u[-2:]) if len(u) >= 2 else [NONE, NONE] for u in units]
-    return Slot(
-        np.asarray(scores, dtype=np.float64),
-        length,
-        np.array([p[0] for p in pad], dtype=np.int64),
-        np.array([p[1] for p in pad], dtype=np.int64),
-        inner,
-        np.array(last, dtype=np.int64).reshape(k, 2),
-    )
-
-
-def viterbi(lm: NgramLM, slots: Sequence[Slot], lm_weight: float = 1.0, start: int = NONE, beam: int = 48) -> list[int]:
-    """Index of the chosen candidate of every slot: best sum of slot scores + lm_weight × LM."""
-    v = lm.size
-    xs, ys, best = np.array([NONE]), np.array([start]), np.zeros(1)
-    backs: list[tuple[np.ndarray, np.ndarray]] = []
-    for slot in slots:
-        k = len(slot.scores)
-        s_idx, c_idx = np.divmod(np.arange(len(best) * k), k)  # every (state, candidate) pair
-        x, y = xs[s_idx], ys[s_idx]
-        length, first = slot.length[c_idx], slot.first[c_idx]
-        lm_score = slot.inner[c_idx].copy()
-        one, two = length >= 1, length >= 2
-        if one.any():
-            lm_score[one] += lm.logprob(x[one], y[one], first[one])
-        if two.any():
-            lm_score[two] += lm.logprob(y[two], first[two], slot.second[c_idx][two])
-        total = best[s_idx] + slot.scores[c_idx] + lm_weight * lm_score
-        nx = np.where(length == 0, x, np.where(length == 1, y, slot.last[c_idx, 0]))
-        ny = np.where(length == 0, y, np.where(length == 1, first, slot.last[c_idx, 1]))
-        key = nx * v + ny
-        order = np.lexsort((-total, key))
-        head = np.ones(len(order), bool)
-        head[1:] = key[order][1:] != key[order][:-1]
-        keep = order[head]  # the best path into each (unit, unit) state
-        if len(keep) > beam:
-            keep = keep[np.argpartition(-total[keep], beam)[:beam]]
-        xs, ys, best = nx[keep], ny[keep], total[keep]
-        backs.append((s_idx[keep], c_idx[keep]))
-    path, state = [], int(np.argmax(best)) if len(best) else 0
-    for prev, choice in reversed(backs):
-        path.append(int(choice[state]))
-        state = int(prev[state])
-    return path[::-1]
+__all__ = [
+    "SETTINGS_FILE",
+    "DecoderSettings",
+    "NgramRestorer",
+    "RescoredRestorer",
+    "Slot",
+    "make_slot",
+    "rescore_choices",
+    "rescore_lines",
+    "viterbi",
+    "viterbi_lines",
+]
 
 
 # ----------------------------------------------------------------------------- restorers
@@ -182,8 +126,7 @@ class NgramRestorer:
         bonus = self.settings.copy_bonus * _vietnamese_share(pieces)
         slots = [s for _, s in lattice]
         if bonus:
-            copies = [np.array([c.kind == "copy" for c in cands]) for cands, _ in lattice]
-            slots = [dataclasses.replace(s, scores=s.scores + bonus * c) for s, c in zip(slots, copies, strict=True)]
+            slots = [s.with_bonus(bonus, [c.kind == "copy" for c in cands]) for cands, s in lattice]
         path = viterbi(self.lm, slots, self.settings.lm_weight, _start(pieces), self.settings.beam)
         return render(
             pieces,
@@ -224,26 +167,64 @@ def rescore_choices(
 ) -> list[int]:
     """Per token, the index of the candidate that the model's probabilities and the LM together
     prefer (Viterbi over the line); 0 for tokens that are not words."""
-    slots, kept = [], []
-    bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
-    for piece, cands, probs in line:
-        keep = [0]
-        if piece.kind != "word":
-            units = [lm.ids(token_units(piece.output()))]
-        else:
-            keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
-            keep = keep or [int(np.argmax(probs))]
-            copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
-            if bonus and copy is not None and copy not in keep:
-                keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
-            units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-        logp = [
-            s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy") for i in keep
-        ]
-        slots.append(make_slot(lm, units, logp))
-        kept.append(keep)
-    path = viterbi(lm, slots, s.rescore_lm_weight, _start([p for p, _, _ in line]), s.beam)
-    return [keep[choice] for keep, choice in zip(kept, path, strict=True)]
+    return rescore_lines(lm, s, [line])[0]
+
+
+def rescore_lines(
+    lm: NgramLM, s: DecoderSettings, lines: Sequence[Sequence[tuple[Piece, list[Candidate], np.ndarray]]]
+) -> list[list[int]]:
+    """rescore_choices of each line; the lines decoded together (viterbi_lines), by similar
+    lengths in chunks of bounded size (its per-position table is lines × longest line)."""
+    order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
+    out: list[list[int]] = [[] for _ in lines]
+    chunk: list[int] = []
+    for i in order:
+        if chunk and (len(chunk) + 1) * len(lines[i]) > _CHUNK_CELLS:
+            _rescore_chunk(lm, s, lines, chunk, out)
+            chunk = []
+        chunk.append(i)
+    if chunk:
+        _rescore_chunk(lm, s, lines, chunk, out)
+    return out
+
+
+_CHUNK_CELLS = 1 << 17  # lines × longest line per decoding: some 20,000 tokens of OCR lines
+
+
+def _rescore_chunk(
+    lm: NgramLM,
+    s: DecoderSettings,
+    lines: Sequence[Sequence[tuple[Piece, list[Candidate], np.ndarray]]],
+    chunk: list[int],
+    out: list[list[int]],
+) -> None:
+    """Decode lines[i] for i in chunk into out[i]."""
+    lattices, kept_lines = [], []
+    for line in (lines[i] for i in chunk):
+        slots, kept = [], []
+        bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
+        for piece, cands, probs in line:
+            keep = [0]
+            if piece.kind != "word":
+                units = [lm.ids(token_units(piece.output()))]
+            else:
+                keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
+                keep = keep or [int(np.argmax(probs))]
+                copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
+                if bonus and copy is not None and copy not in keep:
+                    keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
+                units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
+            logp = [
+                s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy") for i in keep
+            ]
+            slots.append(make_slot(lm, units, logp))
+            kept.append(keep)
+        lattices.append(slots)
+        kept_lines.append(kept)
+    starts = [_start([p for p, _, _ in lines[i]]) for i in chunk]
+    paths = viterbi_lines(lm, lattices, s.rescore_lm_weight, starts, s.beam)
+    for i, kept, path in zip(chunk, kept_lines, paths, strict=True):
+        out[i] = [keep[choice] for keep, choice in zip(kept, path, strict=True)]
 
 
 def _vietnamese_share(pieces: Sequence[Piece]) -> float:

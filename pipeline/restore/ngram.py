@@ -28,6 +28,7 @@ SPECIALS = ("<unk>", "<s>", "<none>", "<num>", "<.>", "<,>")
 UNK, BOS, NONE, NUM, STOP, COMMA = range(len(SPECIALS))  # NONE: "no context", backs off to unigrams
 _STOPS = frozenset(".!?;:…")
 _NEVER = -99.0  # log-prob of units that are only contexts (<s>, <none>)
+_SORT_QUERIES = 256  # a lookup of more queries sorts them first (_lookup)
 
 
 # ----------------------------------------------------------------------------- units
@@ -141,7 +142,15 @@ def _lookup(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Index of each query in sorted keys (clipped) and whether it is there."""
     if not len(keys):
         return np.zeros(len(query), np.int64), np.zeros(len(query), bool)
-    idx = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    if len(query) > _SORT_QUERIES:
+        # Sorted queries walk the table in order; in random order nearly every step of the
+        # binary search misses the CPU cache (10 times slower on a table of 30 MB).
+        order = np.argsort(query)
+        found = np.empty(len(query), np.int64)
+        found[order] = np.searchsorted(keys, query[order])
+    else:
+        found = np.searchsorted(keys, query)
+    idx = np.minimum(found, len(keys) - 1)
     return idx, keys[idx] == query
 
 
@@ -165,6 +174,7 @@ class NgramLM:
         self.size = len(self.vocab)
         self.index = {u: i for i, u in enumerate(self.vocab)}
         self._text_ids: dict[str, list[int]] = {}
+        self._inner: dict[tuple[int, ...], float] = {}
 
     def ids(self, units: Iterable[str]) -> list[int]:
         get = self.index.get
@@ -182,13 +192,56 @@ class NgramLM:
 
     def logprob(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         """log P(w | x y) for arrays of ids (natural log)."""
-        v = self.size
-        i3, hit3 = _lookup(self.k3, (x * v + y) * v + w)
-        i2, hit2 = _lookup(self.k2, y * v + w)
-        ic, hitc = _lookup(self.k2, x * v + y)
-        lower = np.where(hit2, self.lp2[i2], self.bow1[y] + self.lp1[w])
-        backed = np.where(hitc, self.bow2[ic], 0.0) + lower
-        return np.where(hit3, self.lp3[i3], backed)
+        return self.trigram_part(x, y, w, self.context_part(x, y)[0], self.bigram_part(y, w)[0])
+
+    # The parts of logprob, for a caller that shares them between queries (the lattice's Viterbi
+    # asks P(w | x y) of many contexts (x, y) and words w): the float32 results are logprob's.
+
+    def context_part(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Backoff weight of the context (x, y) (0 when that bigram is not stored), and whether
+        it is stored: estimate() keeps the context of every trigram it keeps, so a trigram
+        whose context is not stored is not stored either."""
+        ic, hitc = _lookup(self.k2, x * self.size + y)
+        return np.where(hitc, self.bow2[ic], 0.0), hitc
+
+    def bigram_part(self, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log P(w | y), what a trigram (x, y, w) not stored backs off to; the index of (y, w)
+        in k2 and whether it is stored (as a context, (y, w) gives the next unit's backoff)."""
+        i2, hit2 = _lookup(self.k2, y * self.size + w)
+        return np.where(hit2, self.lp2[i2], self.bow1[y] + self.lp1[w]), i2, hit2
+
+    def trigram_part(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        w: np.ndarray,
+        context: np.ndarray,
+        lower: np.ndarray,
+        stored: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """log P(w | x y) from context_part(x, y) and bigram_part(y, w); with `stored` (the
+        context's), the trigrams are looked up only where their context is stored."""
+        out = context + lower
+        look = np.arange(len(out)) if stored is None else np.flatnonzero(stored)
+        if len(look):
+            v = self.size
+            i3, hit3 = _lookup(self.k3, (x[look] * v + y[look]) * v + w[look])
+            out[look[hit3]] = self.lp3[i3[hit3]]
+        return out
+
+    def inner_logprob(self, ids: tuple[int, ...]) -> float:
+        """Log-prob of units 3.. of a candidate given the ones before it (0 for 2 units or fewer),
+        the float32 sum the lattice always used; cached."""
+        found = self._inner.get(ids)
+        if found is None:
+            found = 0.0
+            if len(ids) > 2:
+                arr = np.asarray(ids, dtype=np.int64)
+                found = float(self.logprob(arr[:-2], arr[1:-1], arr[2:]).sum())
+            if len(self._inner) > 200_000:
+                self._inner.clear()
+            self._inner[ids] = found
+        return found
 
     def score(self, units: Sequence[str], start: int = BOS) -> float:
         """Total log-prob of a unit sequence after the context (<none>, start)."""

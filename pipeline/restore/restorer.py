@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.lookalikes import to_letters
 from pipeline.restore.candidates import Candidate, CandidateGenerator
-from pipeline.restore.lattice import DecoderSettings, rescore_choices
+from pipeline.restore.lattice import DecoderSettings, rescore_lines
 from pipeline.restore.modelspec import (
     N_FEATURES,
     UNK,
@@ -280,8 +280,8 @@ class Restorer:
         if self.rescorer is None:
             return [[int(p.argmax()) for _, _, p in window] for window in scored]
         choices: list[list[int]] = [[] for _ in scored]
-        for group in groups:
-            path = rescore_choices(*self.rescorer, [token for w in group for token in scored[w]])
+        texts = [[token for w in group for token in scored[w]] for group in groups]
+        for group, path in zip(groups, rescore_lines(*self.rescorer, texts), strict=True):  # decoded together
             for w in group:
                 choices[w], path = path[: len(scored[w])], path[len(scored[w]) :]
         return choices

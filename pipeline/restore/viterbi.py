@@ -1,0 +1,272 @@
+"""The lattice's decoder: an exact second-order Viterbi over (previous unit, unit) states, beam-limited.
+
+Each token (a `Slot`) has a few candidates with a score and LM units; the best path maximises the
+sum of the scores + lm_weight × the syllable LM's log-prob of the units. `viterbi_lines` decodes
+several lines together, position by position, each step vectorised over all their (state,
+candidate) pairs: a token of one line has a few dozen pairs, too few for numpy's per-call
+overhead, which was most of the time of the per-token decoder this replaced. The LM lookups
+shared between pairs are made once: a state's context is carried from the step that made it
+(the bigram was looked up there) and, with many pairs, what depends only on a state's last unit
+and the candidate once per (line, unit) group; a trigram is looked up only where its context
+is stored (estimate() keeps the context of every trigram it keeps).
+
+Per line the states are kept in the order, every tie is broken the way, and the sums are made
+in the order of the replaced decoder (one lexsort per token, argpartition for the beam): the
+paths are the same to the last bit (tests/test_restore_viterbi.py keeps it as the reference).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.restore.ngram import NONE, NgramLM
+
+__all__ = ["Slot", "make_slot", "viterbi", "viterbi_lines"]
+
+# From this many (state, candidate) pairs at a position, numpy's sorting and the shared lookups
+# per (line, y) group pay (a token of one line has some 70 pairs; 64 lines some 4,000).
+MANY_PAIRS = 600
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One token of the lattice: per candidate, its score and LM units (plain tuples: a token
+    has a few candidates)."""
+
+    scores: tuple[float, ...]  # weighted channel / model log-probs (+ penalties)
+    units: tuple[tuple[int, ...], ...]  # LM unit ids
+    inner: tuple[float, ...]  # log-prob of units 3.. given the ones before (context-free part)
+
+    def with_bonus(self, bonus: float, flags: Sequence[bool]) -> Slot:
+        """The slot with `bonus` added to the flagged candidates' scores (+ 0.0 to the others:
+        the sums stay bit-identical to adding a bonus × flag array)."""
+        return dataclasses.replace(self, scores=tuple(s + bonus * f for s, f in zip(self.scores, flags, strict=True)))
+
+
+def make_slot(lm: NgramLM, units: Sequence[Sequence[int]], scores: Sequence[float]) -> Slot:
+    kept = tuple(tuple(u) for u in units)
+    return Slot(tuple(float(s) for s in scores), kept, tuple(lm.inner_logprob(u) for u in kept))
+
+
+def viterbi(lm: NgramLM, slots: Sequence[Slot], lm_weight: float = 1.0, start: int = NONE, beam: int = 48) -> list[int]:
+    """Index of the chosen candidate of every slot: best sum of slot scores + lm_weight × LM."""
+    return viterbi_lines(lm, [slots], lm_weight, [start], beam)[0]
+
+
+def viterbi_lines(
+    lm: NgramLM,
+    lines: Sequence[Sequence[Slot]],
+    lm_weight: float,
+    starts: Sequence[int],
+    beam: int,
+) -> list[list[int]]:
+    """viterbi() of each line (each started from the context (<none>, start)), decoded together."""
+    table = _Table(lm, lines)
+    n = table.lines
+    xs, ys = np.full(n, NONE, np.int64), np.array(starts, np.int64).reshape(n)
+    states = _States(np.arange(n, dtype=np.int64), xs, ys, np.zeros(n), *lm.context_part(xs, ys))
+    backs: list[tuple[list[int], list[int]]] = []
+    finals: dict[int, tuple[int, int]] = {}  # line → (position, state) where its best path ends
+    ending: dict[int, list[int]] = {}  # position → the lines whose last token it is
+    for i, slots in enumerate(lines):
+        ending.setdefault(len(slots) - 1, []).append(i)
+    for t in range(table.length):
+        if states.line[0] == states.line[-1]:  # one line left (or decoded alone)
+            states, back, per_line = _step_one(lm, table, t, states, int(states.line[0]), lm_weight, beam)
+        else:
+            states, back, per_line = _step(lm, table, t, states, table.count[t][states.line], lm_weight, beam)
+        backs.append(back)
+        if t in ending:
+            bounds = np.concatenate(([0], np.cumsum(per_line))).tolist()
+            for i in ending[t]:
+                a, b = bounds[i], bounds[i + 1]
+                finals[i] = (t, a + int(np.argmax(states.best[a:b])))  # the first of equal bests
+    paths = []
+    for i in range(n):
+        path: list[int] = []
+        if i in finals:
+            t, state = finals[i]
+            for prev, choice in reversed(backs[: t + 1]):
+                path.append(choice[state])
+                state = prev[state]
+        paths.append(path[::-1])
+    return paths
+
+
+class _Table:
+    """The candidates of every line's slots, position-major (position t of all lines, then t + 1):
+    one numpy array per field, and per position where each line's candidates are."""
+
+    def __init__(self, lm: NgramLM, lines: Sequence[Sequence[Slot]]) -> None:
+        v, n = lm.size, len(lines)
+        self.length = max((len(slots) for slots in lines), default=0)
+        self.offset = np.zeros((self.length, n), np.int64)
+        self.count = np.zeros((self.length, n), np.int64)
+        scores: list[float] = []
+        inner: list[float] = []
+        units: list[tuple[int, ...]] = []
+        for t in range(self.length):
+            for i, slots in enumerate(lines):
+                if t < len(slots):
+                    slot = slots[t]
+                    self.offset[t, i], self.count[t, i] = len(scores), len(slot.scores)
+                    scores += slot.scores
+                    inner += slot.inner
+                    units += slot.units
+        self.scores, self.inner = np.array(scores, np.float64), np.array(inner, np.float64)
+        self.size = np.array([len(u) for u in units], np.int64)
+        self.first = np.array([u[0] if u else NONE for u in units], np.int64)
+        self.second = np.array([u[1] if len(u) > 1 else NONE for u in units], np.int64)
+        self.last = np.array([u[-2:] if len(u) > 1 else (NONE, NONE) for u in units], np.int64).reshape(-1, 2)
+        # log P(second | first) below the trigram (the same after every state) and the backoff
+        # weight of the last two units (with whether stored): the context after the candidate
+        self.lower = lm.bigram_part(self.first, self.second)[0]
+        self.last_context, self.last_stored = lm.context_part(self.last[:, 0], self.last[:, 1])
+        self.lines, self.v = n, v
+
+
+@dataclass
+class _States:
+    """The states of all lines, each line's together and in order: line, units (x, y), best
+    score into them, and the backoff weight of the context (x, y) with whether it is stored."""
+
+    line: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    best: np.ndarray
+    context: np.ndarray
+    stored: np.ndarray
+
+
+_Step = tuple[_States, tuple[list[int], list[int]], np.ndarray]
+
+
+def _step(lm: NgramLM, table: _Table, t: int, states: _States, count: np.ndarray, weight: float, beam: int) -> _Step:
+    """Position t, vectorised over every (state, candidate) pair of every line: the new states
+    (per line sorted by key, the beam's best kept as argpartition keeps them), their
+    back-pointers (state, candidate) and their number per line."""
+    v, n = table.v, table.lines
+    s_idx = np.repeat(np.arange(len(count)), count)  # every (state, candidate) pair
+    many = len(s_idx) >= MANY_PAIRS
+    within = np.arange(len(s_idx)) - np.repeat(np.cumsum(count) - count, count)
+    c = np.repeat(table.offset[t][states.line], count) + within
+    x, y, size, first = states.x[s_idx], states.y[s_idx], table.size[c], table.first[c]
+    lm_score, yw_context, yw_stored = _lm_scores(lm, table, t, states, s_idx, within, c, many)
+    total = states.best[s_idx] + table.scores[c] + weight * lm_score
+    nx = np.where(size == 0, x, np.where(size == 1, y, table.last[c, 0]))
+    ny = np.where(size == 0, y, np.where(size == 1, first, table.last[c, 1]))
+    pair_line = states.line[s_idx]
+    key = (pair_line * v + nx) * v + ny  # the new state, within its line
+    keep = _best_into(key, total)
+    per_line = np.array([len(keep)]) if n == 1 else np.bincount(pair_line[keep], minlength=n)
+    if len(keep) > beam and per_line.max() > beam:
+        bounds = np.concatenate(([0], np.cumsum(per_line))).tolist()
+        parts = []
+        for i in range(n):
+            segment = keep[bounds[i] : bounds[i + 1]]
+            if len(segment) > beam:
+                segment = segment[np.argpartition(-total[segment], beam)[:beam]]
+            parts.append(segment)
+        keep = np.concatenate(parts)
+        per_line = np.minimum(per_line, beam)
+    k_size, k_c, k_s = size[keep], c[keep], s_idx[keep]
+    # The context (x, y) of each new state, for the next step: the bigram (y, first) was just
+    # looked up, a candidate's last two units once in the table.
+    context = np.where(
+        k_size == 0, states.context[k_s], np.where(k_size == 1, yw_context[keep], table.last_context[k_c])
+    )
+    stored = np.where(k_size == 0, states.stored[k_s], np.where(k_size == 1, yw_stored[keep], table.last_stored[k_c]))
+    new = _States(pair_line[keep], nx[keep], ny[keep], total[keep], context, stored)
+    return new, (k_s.tolist(), within[keep].tolist()), per_line
+
+
+def _step_one(lm: NgramLM, table: _Table, t: int, states: _States, line: int, weight: float, beam: int) -> _Step:
+    """_step when all the states are of one line: the same arithmetic in fewer numpy calls."""
+    v = table.v
+    k = int(table.count[t, line])
+    s_idx, within = np.divmod(np.arange(len(states.x) * k), k)
+    c = within + int(table.offset[t, line])
+    x, y, size, first = states.x[s_idx], states.y[s_idx], table.size[c], table.first[c]
+    lower, yw, yw_stored = lm.bigram_part(y, first)
+    yw_context = np.where(yw_stored, lm.bow2[yw], 0.0)
+    p1 = lm.trigram_part(x, y, first, states.context[s_idx], lower, states.stored[s_idx])
+    lm_score = table.inner[c] + np.where(size >= 1, p1, 0.0)  # (inner + P(first)) + P(second)
+    two = np.flatnonzero(size >= 2)
+    if len(two):
+        ct = c[two]
+        lm_score[two] += lm.trigram_part(
+            y[two], first[two], table.second[ct], yw_context[two], table.lower[ct], yw_stored[two]
+        )
+    total = states.best[s_idx] + table.scores[c] + weight * lm_score
+    nx = np.where(size == 0, x, np.where(size == 1, y, table.last[c, 0]))
+    ny = np.where(size == 0, y, np.where(size == 1, first, table.last[c, 1]))
+    keep = _best_into(nx * v + ny, total)
+    if len(keep) > beam:
+        keep = keep[np.argpartition(-total[keep], beam)[:beam]]
+    k_size, k_c, k_s = size[keep], c[keep], s_idx[keep]
+    context = np.where(
+        k_size == 0, states.context[k_s], np.where(k_size == 1, yw_context[keep], table.last_context[k_c])
+    )
+    stored = np.where(k_size == 0, states.stored[k_s], np.where(k_size == 1, yw_stored[keep], table.last_stored[k_c]))
+    per_line = np.zeros(table.lines, np.int64)
+    per_line[line] = len(keep)
+    new = _States(np.full(len(keep), line, np.int64), nx[keep], ny[keep], total[keep], context, stored)
+    return new, (k_s.tolist(), within[keep].tolist()), per_line
+
+
+def _lm_scores(
+    lm: NgramLM,
+    table: _Table,
+    t: int,
+    states: _States,
+    s_idx: np.ndarray,
+    within: np.ndarray,
+    c: np.ndarray,
+    many: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: the LM log-prob of the candidate's units after the state, summed as the replaced
+    decoder did, (inner + P(first)) + P(second); and the backoff weight of (y, first) with whether
+    it is stored. With many pairs, what depends only on a state's y and the candidate is looked
+    up once per (line, y) group of states."""
+    v = table.v
+    y, size, first = states.y[s_idx], table.size[c], table.first[c]
+    if many:
+        group, state_group = np.unique(states.line * v + states.y, return_inverse=True)
+        g_line, g_y = np.divmod(group, v)
+        g_count = table.count[t][g_line]
+        g_start = np.cumsum(g_count) - g_count
+        gy = np.repeat(g_y, g_count)
+        gc = np.repeat(table.offset[t][g_line] - g_start, g_count) + np.arange(len(gy))
+        pick = g_start[state_group.reshape(-1)[s_idx]] + within  # the pair's group row
+    else:
+        gy, gc, pick = y, c, None
+    g_first, g_size = table.first[gc], table.size[gc]
+    lower, yw, yw_stored = lm.bigram_part(gy, g_first)
+    yw_context = np.where(yw_stored, lm.bow2[yw], 0.0)
+    second = np.zeros(len(gc))
+    two = np.flatnonzero(g_size >= 2)
+    if len(two):
+        ct = gc[two]
+        second[two] = lm.trigram_part(
+            gy[two], g_first[two], table.second[ct], yw_context[two], table.lower[ct], yw_stored[two]
+        )
+    if pick is not None:
+        lower, second, yw_context, yw_stored = lower[pick], second[pick], yw_context[pick], yw_stored[pick]
+    p1 = lm.trigram_part(states.x[s_idx], y, first, states.context[s_idx], lower, states.stored[s_idx])
+    lm_score = table.inner[c] + np.where(size >= 1, p1, 0.0)
+    two = size >= 2
+    lm_score[two] += second[two]
+    return lm_score, yw_context, yw_stored
+
+
+def _best_into(key: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Per distinct key, the pair with the best total (of equal totals the first), by key."""
+    order = np.lexsort((-total, key))  # stable: equal totals keep the flat order
+    sorted_key = key[order]
+    head = np.ones(len(order), bool)
+    head[1:] = sorted_key[1:] != sorted_key[:-1]
+    return order[head]

@@ -95,9 +95,10 @@ def restore_lines(lines: list[str]) -> list:  # list[RestoredLine]; the model is
 
 
 def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], warnings: list[str]) -> list[Page]:
-    """Text pages that look like English-model OCR are restored whole; vie OCR pages only in
-    their low-confidence tokens. Without an installed model, auto mode leaves the text as is."""
-    from pipeline.restore.api import get_restorer, looks_garbled, restore_page
+    """Text pages that look like English-model OCR are restored whole; on vie OCR pages every
+    word is corrected in context (Options.correct_vie) and the low-confidence tokens restored.
+    Without an installed model, auto mode leaves the text as is."""
+    from pipeline.restore.api import get_restorer, looks_garbled, restore_page, vie_corrector
     from pipeline.restore.confidence import default_word_right
     from pipeline.restore.paths import has_model
 
@@ -114,8 +115,12 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
         else:
             restored.append(page)
             continue
-        restored.append(restore_page(page, below, restorer, score_words=options.score_words))
+        correct = options.correct_vie and below is not None
+        restored.append(restore_page(page, below, restorer, score_words=options.score_words, correct=correct))
         models["restore"] = restorer.model_id
+        corrector = vie_corrector(restorer) if correct else None
+        if corrector is not None:
+            models["restore_vie"] = corrector.name
         # What restore_confidence is: the word-right model's probability (its id, word-right-…)
         # when it is shipped and the LM rescores, else the calibrated network probability.
         word_right = default_word_right() if restorer.rescorer is not None and options.score_words else None

@@ -47,6 +47,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--restore-below", type=float, default=0.6, help="OCR confidence below which words are restored")
     group.add_argument("--no-word-scores", dest="score_words", action="store_false", help="score restored words only")
+    group.add_argument(
+        "--no-vie-correction", dest="correct_vie", action="store_false", help="leave confident vie OCR words as read"
+    )
 
 
 def _add_formats(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +80,7 @@ def _options(args: argparse.Namespace, **extra: object) -> Options:
         restore=args.restore,
         restore_below=args.restore_below,
         score_words=args.score_words,
+        correct_vie=args.correct_vie,
         **extra,
     )
 

@@ -47,6 +47,7 @@ PLAN_SOURCES = (
 RESTORE_DATA = (
     CORPORA / "restore_lexicon.tsv",
     CORPORA / "restore_noise.json",
+    CORPORA / "restore_noise_vie.json",  # the vie OCR channel and decoder weights (restore/vie.py)
     CORPORA / "place_names.tsv",
     CORPORA / "surnames.tsv",
 )

@@ -56,6 +56,11 @@ class Options(BaseModel):
         "words of vie OCR, so the review queue finds their errors; off: only restored words are scored "
         "(about 0.45 s a page faster on scans).",
     )
+    correct_vie: bool = Field(
+        True,
+        description="Correct every word of vie OCR in its line's context (restore/vie.py: a tone mark tesseract "
+        "swapped, triến → triển, đữ → dữ), not only the words below restore_below.",
+    )
     # export
     formats: tuple[str, ...] = ("json", "txt")
 

@@ -11,7 +11,15 @@ from pipeline.restore.candidates import CandidateGenerator
 from pipeline.restore.channel import Channel, ChannelSettings
 from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
 from pipeline.restore.noise import NoiseModel
-from pipeline.restore.vie import CHANNEL_SETTINGS, FLAG, VieCorrector, VieSettings, correct_page
+from pipeline.restore.vie import (
+    CHANNEL_SETTINGS,
+    FLAG,
+    VieChannel,
+    VieCorrector,
+    VieSettings,
+    correct_page,
+    vie_channel,
+)
 
 # Written for this test: short plan-style sentences where a tone mark decides the word.
 SENTENCES = [
@@ -85,9 +93,10 @@ def test_no_word_invented_or_dropped(corrector: VieCorrector) -> None:
         assert len(out) == len(tokens)
         for before, after in zip(tokens, out, strict=True):
             # only marks change: the same letters, punctuation and digits in the same places
-            assert after == before or (
-                len(after) == len(before) and all(a.isalpha() == b.isalpha() for a, b in zip(after, before, strict=True))
+            same_shape = len(after) == len(before) and all(
+                a.isalpha() == b.isalpha() for a, b in zip(after, before, strict=True)
             )
+            assert after == before or same_shape
             assert not any(c.isdigit() for c in before) or after == before
 
 
@@ -100,3 +109,15 @@ def test_page_tokens_flagged_and_kept(corrector: VieCorrector) -> None:
     assert corrected[1].flags == ["restored", FLAG] and corrected[1].source_text == "triến"
     assert corrected[1].ocr_confidence == 0.95
     assert corrected[0] == line.tokens[0]
+
+
+def test_pooled_marks_carry_a_tone_swap_to_other_vowels() -> None:
+    # hỏi read as sắc seen on ổ only: ủ → ú gets the pooled rate, not the flat floor
+    noise = NoiseModel.fit([("tố", "tổ")] * 3 + [("tổ thủ", "tổ thủ")] * 97)
+    flat = vie_channel(noise, CHANNEL_SETTINGS)
+    pooled = vie_channel(noise, {**CHANNEL_SETTINGS, "pooled_marks": True})
+    assert isinstance(pooled, VieChannel) and not isinstance(flat, VieChannel)
+    assert flat.logp("ủ", "ú") == pytest.approx(CHANNEL_SETTINGS["similar_floor"])
+    assert pooled.logp("ủ", "ú") > flat.logp("ủ", "ú") + 1.0
+    assert pooled.logp("ổ", "ố") == flat.logp("ổ", "ố")  # a change seen on the letter keeps its own rate
+    assert pooled.logp("ủ", "x") == flat.logp("ủ", "x")  # another letter: the floors as before

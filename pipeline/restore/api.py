@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 from pipeline.restore.calibration import default_calibration
 from pipeline.restore.confidence import default_word_right, final_index, line_features, local_posteriors
 from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, Restorer
+from pipeline.restore.token_right import score_page
 from pipeline.restore.tokens import split_token
+from pipeline.restore.vie import VIE_NOISE, VieCorrector, correct_page
 from pipeline.vietnamese import has_diacritics, normalize, strip_diacritics
 
 if TYPE_CHECKING:  # the pydantic models take a tenth of a second to build: restoring lines needs none
@@ -32,6 +35,7 @@ __all__ = [
     "restore_page_features",
     "restore_text",
     "set_restore_threads",
+    "vie_corrector",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,21 @@ def get_restorer(directory: Path = MODEL_DIR) -> Restorer:
     restorer = Restorer.load(directory, threads=_threads)
     log.debug("restore model loaded in %.2f s", time.perf_counter() - started)
     return restorer
+
+
+_correctors: weakref.WeakKeyDictionary[Restorer, VieCorrector] = weakref.WeakKeyDictionary()
+
+
+def vie_corrector(restorer: Restorer | None = None) -> VieCorrector | None:
+    """The vie OCR corrector on the restorer's LM and lexicon (loaded once per restorer), or None
+    without an LM or a vie channel (corpora/restore_noise_vie.json)."""
+    restorer = restorer or get_restorer()
+    if restorer.rescorer is None or not VIE_NOISE.is_file():
+        return None
+    corrector = _correctors.get(restorer)
+    if corrector is None:
+        corrector = _correctors[restorer] = VieCorrector.load(restorer.rescorer[0], restorer.generator)
+    return corrector
 
 
 def restore_lines(lines: Sequence[str], restorer: Restorer | None = None, running: bool = False) -> list[RestoredLine]:
@@ -80,7 +99,11 @@ def looks_garbled(text: str, restorer: Restorer | None = None) -> bool:
 
 
 def restore_page(
-    page: Page, below: float | None = None, restorer: Restorer | None = None, score_words: bool = True
+    page: Page,
+    below: float | None = None,
+    restorer: Restorer | None = None,
+    score_words: bool = True,
+    correct: bool = False,
 ) -> Page:
     """A copy of the page with restored tokens: all of them (below=None, for text inputs) or
     only OCR tokens whose confidence is below `below` (vie OCR output). With the word-right
@@ -88,23 +111,34 @@ def restore_page(
     every word, so that a confident tesseract word the channel and the LM doubt is caught), gets
     as restore_confidence the probability that its final text is right; without it, restored
     words get the calibrated network probability and lines with nothing to restore do not go
-    through the model."""
+    through the model.
+
+    `correct` (vie OCR pages, below not None): every word is first corrected in context by the
+    vie channel and the LM (restore/vie.py: triến → triển, đữ → dữ), then restored and scored as
+    above, so the word-right model judges the text the page ends with."""
     restorer = restorer or get_restorer()
+    corrector = vie_corrector(restorer) if correct and below is not None else None
+    if corrector is not None:
+        page = correct_page(page, corrector)
     model = default_word_right() if restorer.rescorer is not None and score_words else None
     restored, rows = restore_page_features(page, below, restorer, score=model is not None)
-    if model is None or not rows:
+    if model is None:
         return restored
     lines = list(restored.lines)
+    scored: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
     for way in ("ocr", "text"):
         mine = [(n, i, r) for n, i, w, r in rows if w == way]
         if not mine:
             continue
         probabilities = model(np.array([r for *_, r in mine]), way)
-        for (n, i, _), probability in zip(mine, probabilities, strict=True):
+        for (n, i, r), probability in zip(mine, probabilities, strict=True):
             tokens = list(lines[n].tokens)
             tokens[i] = tokens[i].model_copy(update={"restore_confidence": round(float(probability), 4)})
             lines[n] = lines[n].model_copy(update={"tokens": tokens})
-    return restored.model_copy(update={"lines": lines})
+            scored[n, i] = (float(probability), r)
+    # Then every token, scored or not (numbers, codes, punctuation, words OCR split or ran
+    # together): the token-right model (restore/token_right.py), when shipped.
+    return score_page(restored.model_copy(update={"lines": lines}), scored, restorer.generator.prior.__contains__)
 
 
 def restore_page_features(

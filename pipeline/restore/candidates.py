@@ -106,6 +106,13 @@ class CandidateGenerator:
         other._single_cache, other._cache = {}, {}
         return other
 
+    def same_letters(self, text: str) -> list[str]:
+        """Lexicon entries spelt with text's letters, whatever their marks (chi → chi, chì, chỉ, chị)."""
+        return self._by_skeleton.get(skeleton(text), [])
+
+    def known(self, text: str) -> bool:
+        return text in self.prior
+
     # ------------------------------------------------------------------ public
 
     def candidates(self, core: str, k: int = 24) -> list[Candidate]:

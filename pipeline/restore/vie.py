@@ -25,30 +25,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.restore.candidates import Candidate, CandidateGenerator
+from pipeline.restore.candidates import MERGE_MIN_LEN, CandidateGenerator
 from pipeline.restore.channel import Channel, ChannelSettings, skeleton
-from pipeline.restore.lattice import make_slot, viterbi
+from pipeline.restore.lattice import Slot, make_slot, viterbi_lines
 from pipeline.restore.ngram import BOS, NONE, UNK, NgramLM, token_units
 from pipeline.restore.noise import NoiseModel
-from pipeline.restore.tokens import Piece, restore_case, split_token
-from pipeline.vietnamese import normalize
+from pipeline.restore.tokens import Piece, core_of, restore_case, split_token
+from pipeline.vietnamese import TONE_MARKS, normalize
 
 if TYPE_CHECKING:
     from pipeline.document import Page
 
-__all__ = ["CHANNEL_SETTINGS", "VIE_NOISE", "VieCorrector", "VieSettings", "correct_page"]
+__all__ = ["CHANNEL_SETTINGS", "VIE_NOISE", "VieChannel", "VieCorrector", "VieSettings", "correct_page", "vie_channel"]
 
 VIE_NOISE = Path(__file__).resolve().parents[2] / "corpora" / "restore_noise_vie.json"
 
 # How the vie table is read (written into the JSON by scripts/fit_vie_channel.py): tesseract -l vie
 # does not drop marks wholesale (no plain-stripping share), and a mark change never seen on the
 # tune plans is rarer than the English channel's floor assumes.
-CHANNEL_SETTINGS: dict[str, float] = {
+CHANNEL_SETTINGS: dict[str, float | bool] = {
     "strip_share": 0.0,
     "identity_floor": 0.9,
     "vietnamese_identity": 0.9,
@@ -65,15 +67,64 @@ class VieSettings:
     lm_weight: float = 1.0  # × the syllable LM
     identity_prior: float = 2.0  # nats added to the word as read: tesseract's reading is mostly right
     unk_penalty: float = -10.0  # per <unk> LM unit (đữ is no word)
-    candidates: int = 8  # best alternatives per token kept in the lattice, besides the word as read
+    candidates: int = 5  # best alternatives per token kept in the lattice, besides the word as read
+    margin: float = 12.0  # nats the LM could give at most: alternatives further below the word as read are dropped
     beam: int = 48
+
+
+class VieChannel(Channel):
+    """The channel with a pooled estimate for a mark change the tune plans never showed on that
+    letter: P(tone read | tone) over all vowels × P(letter form read | form) (ô/ơ/o, ă/â/a, đ/d)
+    over all tones. tesseract confuses the hỏi and sắc glyphs whatever vowel carries them, so ủ → ú
+    is about as likely as the ổ → ố it did show; the flat floor would call it near impossible."""
+
+    def __init__(self, noise: NoiseModel, settings: ChannelSettings) -> None:
+        super().__init__(noise, settings)
+        tones: dict[str, Counter[str]] = defaultdict(Counter)
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
+        for char, contexts in noise.chars.items():
+            if len(char) != 1 or not char.isalpha():
+                continue
+            form, tone = _marks(char.lower())
+            for out, n in contexts.get("", {}).items():
+                out = out.lower()
+                if len(out) == 1 and skeleton(out) == skeleton(char):
+                    read_form, read_tone = _marks(out)
+                    tones[tone][read_tone] += n
+                    forms[form][read_form] += n
+                else:  # another letter, a lost letter: counts in the totals only
+                    tones[tone]["\0"] += n
+                    forms[form]["\0"] += n
+        self._tones = {t: {o: n / c.total() for o, n in c.items()} for t, c in tones.items()}
+        self._forms = {f: {o: n / c.total() for o, n in c.items()} for f, c in forms.items()}
+
+    def logp(self, char: str, piece: str) -> float:
+        lp = self._table(char).get(piece)
+        if lp is not None or len(piece) != 1 or skeleton(piece) != skeleton(char):
+            return super().logp(char, piece)
+        (form, tone), (read_form, read_tone) = _marks(char), _marks(piece)
+        p = self._tones.get(tone, {}).get(read_tone, 0.0) * self._forms.get(form, {}).get(read_form, 0.0)
+        return max(math.log(p), self.settings.similar_floor) if p > 0 else self.settings.similar_floor
+
+
+def _marks(char: str) -> tuple[str, str]:
+    """(the letter with its hat, horn or breve, its tone mark): ổ → (ô, hỏi), đ → (đ, '')."""
+    parts = unicodedata.normalize("NFD", char)
+    tone = "".join(c for c in parts if c in TONE_MARKS)
+    return unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONE_MARKS)), tone
+
+
+def vie_channel(noise: NoiseModel, block: dict[str, float | bool]) -> Channel:
+    """The channel a JSON "channel" block describes: its ChannelSettings, and "pooled_marks" for VieChannel."""
+    known = {f.name for f in fields(ChannelSettings)}
+    settings = ChannelSettings(**{k: float(v) for k, v in block.items() if k in known})
+    return VieChannel(noise, settings) if block.get("pooled_marks") else Channel(noise, settings)
 
 
 @dataclass(frozen=True)
 class _Slot:
     texts: tuple[str, ...]  # lower-case candidate texts, the word as read first
-    units: tuple[tuple[int, ...], ...]
-    scores: tuple[float, ...]
+    lattice: Slot  # their scores and LM units
 
 
 class VieCorrector:
@@ -92,10 +143,7 @@ class VieCorrector:
         """From the vie channel JSON; `lexicon` is a generator whose lexicon is shared (the restorer's)."""
         raw = Path(path).read_bytes()
         data = json.loads(raw)
-        known = {f.name for f in fields(ChannelSettings)}
-        channel = Channel(
-            NoiseModel.load(path), ChannelSettings(**{k: v for k, v in data["channel"].items() if k in known})
-        )
+        channel = vie_channel(NoiseModel.load(path), data["channel"])
         settings = VieSettings(**data.get("decoder", {}))
         return cls(lm, lexicon.with_channel(channel), settings, f"vie-channel-{hashlib.sha256(raw).hexdigest()[:12]}")
 
@@ -105,18 +153,26 @@ class VieCorrector:
 
     # ------------------------------------------------------------------ candidates
 
-    def alternatives(self, core: str) -> list[Candidate]:
-        """The generator's candidates for a core that differ from it in marks only, or by one lost
-        space (a merge): vie OCR keeps letters, so other letters are no reading of it."""
-        key = normalize(core).lower()
-        bare = skeleton(key)
-        out = []
-        for c in self.generator.candidates(core, 24):
-            if c.kind == "copy" or c.text == key:
-                continue
-            if skeleton(c.text.replace(" ", "")) == bare and (c.kind == "word" or c.kind == "merge"):
-                out.append(c)
-        return out[: self.settings.candidates]
+    def alternatives(self, key: str) -> list[tuple[str, float]]:
+        """Other readings of a lower-case core with their channel log-probability: lexicon words
+        with its letters and other marks (vie OCR keeps letters), and for a core the lexicon lacks,
+        two words run together (quảcủa → quả của); best first, at most `candidates`, none so far
+        below the word as read that no context could pay for it (`margin`)."""
+        channel, s = self.generator.channel, self.settings
+        read = tuple(key)
+        copy = channel.aligned(key, read)
+        found = [
+            (t, channel.aligned(t, read)) for t in self.generator.same_letters(key) if t != key and len(t) == len(key)
+        ]
+        if len(key) >= MERGE_MIN_LEN and not self.generator.known(key):
+            found += [
+                (c.text, c.channel)
+                for c in self.generator.candidates(key, 24)
+                if c.kind == "merge" and skeleton(c.text.replace(" ", "")) == skeleton(key)
+            ]
+        floor = copy - (s.margin + s.identity_prior) / s.channel_weight
+        found = sorted((f for f in found if f[1] >= floor), key=lambda f: -f[1])
+        return found[: s.candidates]
 
     def _slot(self, piece: Piece) -> _Slot:
         cached = self._cache.get(piece)
@@ -126,18 +182,17 @@ class VieCorrector:
         key = normalize(piece.core).lower()
         texts, channel = [key], [0.0]
         if _correctable(piece):
-            copy = self.generator.score(piece.core, key)
-            texts, channel = [key], [copy.channel]
-            for c in self.alternatives(piece.core):
-                texts.append(c.text)
-                channel.append(c.channel)
+            channel = [self.generator.channel.aligned(key, tuple(key))]
+            for text, logp in self.alternatives(key):
+                texts.append(text)
+                channel.append(logp)
         units = [tuple(lm.text_ids(piece.prefix + t + piece.suffix)) if piece.kind == "word" else
                  tuple(lm.ids(token_units(piece.output()))) for t in texts]  # fmt: skip
         scores = [
             s.channel_weight * (c - channel[0]) + s.identity_prior * (i == 0) + s.unk_penalty * u.count(UNK)
             for i, (c, u) in enumerate(zip(channel, units, strict=True))
         ]
-        slot = _Slot(tuple(texts), tuple(units), tuple(scores))
+        slot = _Slot(tuple(texts), make_slot(lm, units, scores))
         if len(self._cache) > 100_000:
             self._cache.clear()
         self._cache[piece] = slot
@@ -147,25 +202,35 @@ class VieCorrector:
 
     def correct_tokens(self, tokens: Sequence[str]) -> list[str]:
         """New text of every whitespace token of one line (the token itself where nothing changes)."""
-        pieces = _pieces(tokens)
-        if not any(_correctable(p) for p in pieces):
-            return list(tokens)
-        slots = [self._slot(p) for p in pieces]
-        lattice = [make_slot(self.lm, s.units, s.scores) for s in slots]
-        words = [p for p in pieces if p.kind == "word"]
-        start = BOS if words and words[0].core[:1].isupper() else NONE
-        path = viterbi(self.lm, lattice, self.settings.lm_weight, start, self.settings.beam)
-        out = []
-        for token, piece, slot, choice in zip(tokens, pieces, slots, path, strict=True):
-            # the word as read stays exactly as read (its case, its spelling)
-            out.append(token if choice == 0 else piece.output(restore_case(piece.core, slot.texts[choice])))
+        return self.correct_lines([tokens])[0]
+
+    def correct_lines(self, lines: Sequence[Sequence[str]]) -> list[list[str]]:
+        """correct_tokens of several lines, decoded together (one Viterbi pass over a page's lines)."""
+        out = [list(tokens) for tokens in lines]
+        todo, lattices, starts = [], [], []
+        for n, tokens in enumerate(lines):
+            pieces = _pieces(tokens)
+            slots = [self._slot(p) for p in pieces]
+            if all(len(slot.texts) == 1 for slot in slots):
+                continue  # nothing to choose: no lattice
+            words = [p for p in pieces if p.kind == "word"]
+            todo.append((n, pieces, slots))
+            lattices.append([slot.lattice for slot in slots])
+            starts.append(BOS if words and words[0].core[:1].isupper() else NONE)
+        if not todo:
+            return out
+        paths = viterbi_lines(self.lm, lattices, self.settings.lm_weight, starts, self.settings.beam)
+        for (n, pieces, slots), path in zip(todo, paths, strict=True):
+            for i, (piece, slot, choice) in enumerate(zip(pieces, slots, path, strict=True)):
+                if choice:  # the word as read (choice 0) stays exactly as read: its case, its spelling
+                    out[n][i] = piece.output(restore_case(piece.core, slot.texts[choice]))
         return out
 
 
 def _pieces(tokens: Sequence[str]) -> list[Piece]:
     pieces, previous = [], ""
     for i, token in enumerate(tokens):
-        following = split_token(tokens[i + 1]).core if i + 1 < len(tokens) else ""
+        following = core_of(tokens[i + 1]) if i + 1 < len(tokens) else ""
         piece = split_token(token, first=i == 0, prev_core=previous, next_core=following)
         pieces.append(piece)
         previous = piece.core
@@ -183,18 +248,23 @@ def _correctable(piece: Piece) -> bool:
     return any(skeleton(c) in "aeiouy" for c in core)
 
 
+def _flags(text: str) -> list[str]:
+    """A run-together pair read as two words stays one token, flagged "split" as restore does."""
+    return ["restored", FLAG, "split"] if " " in text else ["restored", FLAG]
+
+
 def correct_page(page: Page, corrector: VieCorrector) -> Page:
     """A copy of a vie OCR page with every word token corrected in its line's context; a changed
     token is flagged "restored" and FLAG, its OCR confidence kept."""
+    texts = corrector.correct_lines([[t.text for t in line.tokens] for line in page.lines])
     lines = []
-    for line in page.lines:
-        texts = corrector.correct_tokens([t.text for t in line.tokens]) if line.tokens else []
-        if all(new == t.text for new, t in zip(texts, line.tokens, strict=True)):
+    for line, new in zip(page.lines, texts, strict=True):
+        if all(a == t.text for a, t in zip(new, line.tokens, strict=True)):
             lines.append(line)
             continue
         tokens = [
-            t if new == t.text else t.model_copy(update={"text": new, "flags": [*t.flags, "restored", FLAG]})
-            for t, new in zip(line.tokens, texts, strict=True)
+            t if a == t.text else t.model_copy(update={"text": a, "flags": [*t.flags, *_flags(a)]})
+            for t, a in zip(line.tokens, new, strict=True)
         ]
         lines.append(line.model_copy(update={"tokens": tokens}))
     return page.model_copy(update={"lines": lines})

@@ -146,7 +146,8 @@ def main() -> None:
                 f"- Shipped with a Kneser-Ney syllable trigram LM (`ngram/lm.npz`, "
                 f"{(args.model / 'ngram' / 'lm.npz').stat().st_size / 1e6:.1f} MB, built {lm_sources(args.model)} by "
                 "scripts/build_restore_ngram.py) that rescores the model's candidate probabilities by Viterbi "
-                f"over the lines of a paragraph (weights in `ngram/decoder.json`, {lm_tuning(args.model)}). This is the "
+                "over the lines of a paragraph "
+                f"(weights in `ngram/decoder.json`, {lm_tuning(args.model)}). This is the "
                 "`seq2seq + n-gram` row of benchmarks/restore.md; `Restorer.load(rescore=False)` gives the model "
                 "alone.",
             ]
@@ -200,7 +201,8 @@ def main() -> None:
         f"- The network alone (dev accuracy {dev['all']:.3f} after {metrics['step']} steps, a plateau: "
         "more steps on 2 CPU cores barely moved it) is well below the issue's targets (97 % on real OCR, "
         "98.5 % on stripped text); the shipped restorer rescores its candidate probabilities with the "
-        "syllable trigram LM in `ngram/` (Viterbi over the lines of a paragraph), which is what reaches 97 % on real OCR "
+        "syllable trigram LM in `ngram/` (Viterbi over the lines of a paragraph), which is what reaches "
+        "97 % on real OCR "
         "— see benchmarks/restore.md for every row.",
         "- The real OCR pairs come from fonts installed on Debian; the real gazettes' typeface garbles "
         "some letters differently (e.g. `Sở` → `S&`, `lý` → `1y` are rarer in our data than in the seeds).",

@@ -98,7 +98,7 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
     """Text pages that look like English-model OCR are restored whole; on vie OCR pages every
     word is corrected in context (Options.correct_vie) and the low-confidence tokens restored.
     Without an installed model, auto mode leaves the text as is."""
-    from pipeline.restore.api import get_restorer, looks_garbled, restore_page, vie_corrector
+    from pipeline.restore.api import get_restorer, looks_garbled, repair_page_labels, restore_page, vie_corrector
     from pipeline.restore.confidence import default_word_right
     from pipeline.restore.paths import has_model
 
@@ -125,7 +125,7 @@ def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], 
         # when it is shipped and the LM rescores, else the calibrated network probability.
         word_right = default_word_right() if restorer.rescorer is not None and options.score_words else None
         models["restore_calibration"] = word_right.name if word_right else default_calibration().name
-    return restored
+    return repair_page_labels(restored)
 
 
 def convert(path: str | Path, options: Options | None = None) -> Document:

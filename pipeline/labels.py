@@ -10,8 +10,20 @@ a label is repaired only when the repaired value is the one the sequence expects
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["DIGIT_LOOKALIKES", "LOOKALIKES", "ROMAN_TOKEN", "arabic_label", "as_digits", "roman_name", "roman_value"]
+__all__ = [
+    "DIGIT_LOOKALIKES",
+    "LETTERS",
+    "LOOKALIKES",
+    "ROMAN_TOKEN",
+    "arabic_label",
+    "as_digits",
+    "next_letter",
+    "opening_label_repairs",
+    "roman_name",
+    "roman_value",
+]
 
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
          "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15}  # fmt: skip
@@ -42,6 +54,8 @@ _TO_DIGITS = str.maketrans(DIGIT_LOOKALIKES)
 def as_digits(text: str) -> str:
     """`text` with digit look-alikes read as digits (for text that must be a number)."""
     return text.translate(_TO_DIGITS)
+
+
 _ARABIC_LOOKALIKE = re.compile(r"^(?P<label>[\dIl|Oo]{1,2}(?:\.[\dIl|Oo]{1,2}){0,3})\s*[.)]\s+(?=\S)")
 
 
@@ -55,3 +69,64 @@ def arabic_label(text: str) -> tuple[str, int] | None:
     if label.replace(".", "").isdigit() or (len(label) > 1 and not any(c.isdigit() for c in label)):
         return None  # plain digits, or II / Il: a Roman numeral more likely than a misread 11
     return as_digits(label), match.end()
+
+
+# ----------------------------------------------------------------------------- letter items
+
+LETTERS = "abcdđefghijklmnopqrstuvwxyz"  # item letters in order: đ) follows d)
+
+
+def next_letter(previous: str | None, letter: str) -> str | None:
+    """The letter label this one stands for after `previous` (None: the first of a list), or None
+    if it breaks the sequence. OCR without Vietnamese letters reads đ) as d): a d) after d) is đ)."""
+    if previous is None:
+        return letter if letter in "ab" else None
+    if letter == previous == "d":
+        return "đ"
+    gap = LETTERS.index(letter) - LETTERS.index(previous)
+    return letter if 1 <= gap <= 2 else None
+
+
+# ----------------------------------------------------------------------------- line openers
+
+_LETTER_OPENER = re.compile(r"(?P<label>[a-zđ])(?P<rest>\))")
+_ROMAN_OPENER = re.compile(r"(?P<label>" + ROMAN_TOKEN + r")(?P<rest>[.:)])")
+
+
+def _capitals(words: Sequence[str]) -> bool:
+    letters = [c for w in words for c in w if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
+
+
+def opening_label_repairs(lines: Sequence[Sequence[str]]) -> dict[int, str]:
+    """Line index → the repaired first token, for the lines of a text (tokens, in reading order)
+    whose opening label OCR misread and whose sequence shows what it was:
+    - a letter item `d)` after `d)` is `đ)`;
+    - a Roman numeral of a heading in capitals written with look-alikes (`HI.`, `Ill.`, `H.`)
+      whose value is the next of the headings before it (`I.` starts a sequence again).
+    The segmenter repairs the plan's structure the same way (segment/sections.py, tasks.py);
+    this is the text's side, for restore."""
+    repairs: dict[int, str] = {}
+    letter: str | None = None
+    roman = 0
+    for n, tokens in enumerate(lines):
+        if not tokens:
+            continue
+        if match := _LETTER_OPENER.fullmatch(tokens[0]):
+            found = next_letter(letter, match["label"]) or next_letter(None, match["label"])
+            if found is not None:
+                letter = found
+                if found != match["label"]:
+                    repairs[n] = found + match["rest"]
+            continue
+        match = _ROMAN_OPENER.fullmatch(tokens[0])
+        value = roman_value(match["label"]) if match and not match["label"].isdigit() else None  # 1. is Arabic
+        if match is None or value is None or not _capitals(tokens[1:]):
+            continue
+        if value == 1 and match["label"] in ("I", "l", "|"):
+            roman = 1  # a new sequence (or a part numbering its sections again)
+        elif value == roman + 1:
+            roman = value
+            if match["label"] != roman_name(value):
+                repairs[n] = roman_name(value) + match["rest"]
+    return repairs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.labels import arabic_label, roman_value
+from pipeline.labels import arabic_label, next_letter, opening_label_repairs, roman_value
 from pipeline.segment import segment_text
 
 
@@ -70,3 +70,24 @@ def test_one_lookalike_table_derived_from_the_learned_channel() -> None:
     assert fold("S& Tai chinh") == fold("Sở Tài chính") and fold("| $6 Cong Thuong") == fold("Sở Công Thương")
     assert fold("năm 2025") == "nam 2025"  # a number is not a word
     assert folded("d6i") == "doi"
+
+
+def test_letter_items_follow_their_sequence() -> None:
+    assert next_letter(None, "a") == "a" and next_letter(None, "d") is None
+    assert next_letter("d", "d") == "đ"  # đ) read as d) by OCR without Vietnamese letters
+    assert next_letter("d", "e") == "e" and next_letter("a", "g") is None  # đ) may be missing
+
+
+def test_opening_labels_are_repaired_from_their_sequence() -> None:
+    # Written for this test: a plan's headings and items as English- or bold-heading OCR reads them.
+    lines = [
+        "I. MUC DICH, YEU CAU", "a) mot", "b) hai", "c) ba", "d) bon", "d) nam", "e) sau",
+        "H. NOI DUNG", "1. Chuyen doi so", "", "Ill. TO CHUC THUC HIEN",
+        "H. Nguyen Van An",  # an initial in a name, not a heading in capitals
+        "IV. KINH PHI", "Vv. DIEU KHOAN THI HANH",
+    ]  # fmt: skip
+    repairs = opening_label_repairs([line.split() for line in lines])
+    assert repairs == {5: "đ)", 7: "II.", 10: "III."}
+    # a new list starts again at a); a numeral that is not the next one is left as written
+    assert opening_label_repairs([["a)"], ["d)"], ["a)"], ["b)"]]) == {}
+    assert opening_label_repairs([["I.", "A"], ["HI.", "B"]]) == {}

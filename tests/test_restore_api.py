@@ -141,3 +141,26 @@ def test_the_lines_of_a_text_are_read_across_line_ends() -> None:
     assert running[1] == "thống thông tin của tỉnh"
     assert running[3].endswith("cộng") and running[4].startswith("đồng")
     assert running[2] == ""  # a blank line stays, and ends the paragraph
+
+
+def test_misread_opening_labels_are_repaired_from_the_sequence() -> None:
+    # Written for this test: headings and items as English-model OCR reads them.
+    items = "a) Nang cao nhan thuc\nb) Tuyen truyen\nc) Dao tao\nd) Phat trien\nd) Xay dung"
+    restored = restore_text(f"I. MUC TIEU\n{items}\n\nII. NOI DUNG\nIll. TO CHUC THUC HIEN")
+    openers = [line.text.split()[0] for line in restored if line.text]
+    assert openers == ["I.", "a)", "b)", "c)", "d)", "đ)", "II.", "III."]
+    assert restored[5].tokens[0].kind == "label-fix" and restored[5].tokens[0].source == "d)"
+
+
+def test_labels_are_repaired_over_the_pages_of_a_document() -> None:
+    from pipeline.document import Line, Page, Token
+    from pipeline.restore.api import repair_page_labels
+
+    def page(number: int, *lines: str) -> Page:
+        rows = [Line(tokens=[Token(text=w, source_text=w) for w in line.split()]) for line in lines]
+        return Page(number=number, source="ocr", lines=rows)
+
+    pages = [page(1, "I. MỤC ĐÍCH", "Nội dung"), page(2, "Các nhiệm vụ"), page(3, "H. NỘI DUNG")]
+    first = repair_page_labels(pages)[2].lines[0].tokens[0]
+    assert (first.text, first.source_text, first.flags) == ("II.", "H.", ["restored", "label-repaired"])
+    assert repair_page_labels(pages[2:])[0].lines[0].tokens[0].text == "H."  # no I. before it

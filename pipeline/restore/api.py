@@ -6,6 +6,7 @@ ONNX Runtime: restoring never imports torch or transformers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import weakref
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.labels import opening_label_repairs
 from pipeline.restore.calibration import default_calibration
 from pipeline.restore.confidence import default_word_right, final_index, line_features, local_posteriors
-from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, Restorer
+from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, RestoredToken, Restorer
 from pipeline.restore.token_right import score_page
 from pipeline.restore.tokens import split_token
 from pipeline.restore.vie import VIE_NOISE, VieCorrector, correct_page
@@ -30,6 +32,7 @@ if TYPE_CHECKING:  # the pydantic models take a tenth of a second to build: rest
 __all__ = [
     "get_restorer",
     "looks_garbled",
+    "repair_page_labels",
     "restore_lines",
     "restore_page",
     "restore_page_features",
@@ -75,8 +78,35 @@ def vie_corrector(restorer: Restorer | None = None) -> VieCorrector | None:
 
 def restore_lines(lines: Sequence[str], restorer: Restorer | None = None, running: bool = False) -> list[RestoredLine]:
     """Restore each line; the output has the same lines, tokens and whitespace as the input.
-    `running`: the lines are one text in reading order, read across line ends (Restorer.restore_lines)."""
-    return (restorer or get_restorer()).restore_lines(list(lines), running)
+    `running`: the lines are one text in reading order, read across line ends (Restorer.restore_lines),
+    whose misread line-opening labels are repaired from their sequence (`Ill.` → `III.`, `d)` → `đ)`)."""
+    restored = (restorer or get_restorer()).restore_lines(list(lines), running)
+    if not running:
+        return restored
+    repairs = opening_label_repairs([[t.source for t in line.tokens] for line in restored])
+    for n, label in repairs.items():
+        line = restored[n]
+        first = RestoredToken(line.tokens[0].source, label, 1.0, "label-fix")
+        restored[n] = dataclasses.replace(line, tokens=(first, *line.tokens[1:]))
+    return restored
+
+
+def repair_page_labels(pages: Sequence[Page]) -> list[Page]:
+    """The pages of one document with their misread line-opening labels repaired from the sequence
+    over the whole document (`H.` → `II.` on a later page than `I.`): the token's text changes, its
+    source_text stays, flagged `label-repaired`. The segmenter repairs the plan the same way."""
+    where = [(p, n) for p, page in enumerate(pages) for n in range(len(page.lines))]
+    repairs = opening_label_repairs([[t.text for t in pages[p].lines[n].tokens] for p, n in where])
+    out = list(pages)
+    for k, label in repairs.items():
+        p, n = where[k]
+        lines = list(out[p].lines)
+        first, *rest = lines[n].tokens
+        flags = [*first.flags, *(f for f in ("restored", "label-repaired") if f not in first.flags)]
+        first = first.model_copy(update={"text": label, "flags": flags})
+        lines[n] = lines[n].model_copy(update={"tokens": [first, *rest]})
+        out[p] = out[p].model_copy(update={"lines": lines})
+    return out
 
 
 def restore_text(text: str, restorer: Restorer | None = None) -> list[RestoredLine]:

@@ -47,7 +47,7 @@ class RestoredToken:
     source: str  # the whitespace token as read
     text: str  # the restored token (two words joined by a space where a merge was split)
     confidence: float  # probability of the chosen output (1.0 for copied tokens)
-    kind: str  # word | protected | code-fix | place | name (a signer's given name left as read): restore/names.py
+    kind: str  # word | protected | code-fix | label-fix | place | name (a signer's given name, as read)
 
     @property
     def changed(self) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.document import AgencyMention, Assignment, Span, Task, Timeline
-from pipeline.labels import arabic_label
+from pipeline.labels import arabic_label, next_letter
 from pipeline.lexicon import Context, Lexicon
 from pipeline.segment.fields import AGENCY_FIELDS, TIME_FIELDS, field_heading, field_name
 from pipeline.segment.roles import (
@@ -33,7 +33,6 @@ __all__ = ["Context", "Item", "find_items", "parse_assignments", "parse_tasks", 
 _ARABIC = re.compile(r"^(?P<label>\d{1,2}(?:\.\d{1,2}){1,3})\.?\s+(?=\S)|^(?P<top>\d{1,2})\s*[.)]\s*(?=\S)")
 _LETTER = re.compile(r"^(?P<label>[a-zđ])\s*\)\s*(?=\S)")
 _BROKEN = re.compile(r"^[>»\]}|]\s*\.\s+(?=\S)")  # a digit OCR turned into a symbol (>. for 2.)
-_LETTERS = "abcdđefghijklmnopqrstuvwxyz"
 # "?" and "!" are left out: English-model OCR writes them for ữ and ẫ (lưu tri? → lưu trữ).
 _UNKNOWN = Context()  # a text whose date and province are not known
 _SENTENCE_END = re.compile(r"(?<=[^\s\d][.;:])\s+(?=\S)")
@@ -52,16 +51,6 @@ class Item:
     flags: list[str] = field(default_factory=list)
     children: list[Item] = field(default_factory=list)
     end_line: int = 0  # exclusive
-
-
-def _next_letter(previous: str | None, letter: str) -> str | None:
-    """The letter label this one stands for in sequence, or None if it breaks the sequence."""
-    if previous is None:
-        return letter if letter in "ab" else None
-    if letter == previous == "d":  # đ) read as d)
-        return "đ"
-    gap = _LETTERS.index(letter) - _LETTERS.index(previous)
-    return letter if 1 <= gap <= 2 else None
 
 
 def find_items(lines: list[TextLine], end: int) -> list[Item]:
@@ -104,7 +93,7 @@ def find_items(lines: list[TextLine], end: int) -> list[Item]:
             while stack and stack[-1].path[-1].isalpha():
                 stack.pop()
             key = id(stack[-1]) if stack else 0
-            letter = _next_letter(letters.get(key), match["label"])
+            letter = next_letter(letters.get(key), match["label"])
             if letter is None:
                 continue
             letters[key] = letter

@@ -38,12 +38,13 @@ _LETTER_DIGIT = re.compile(r"[^\W_]*\d[^\W_]*")
 def restorer_runner(directory: Path, runtime: str = "onnx"):
     """The restorer as `gazette restore` runs it (ONNX, its n-gram rescoring), one thread;
     `run(lines, running=True)` reads the lines as one text, as `gazette restore` reads a file."""
+    from pipeline.restore.api import restore_lines
     from pipeline.restore.restorer import Restorer
 
     restorer = Restorer.load(directory, runtime=runtime, threads=1)
 
     def run(lines: list[str], running: bool = False) -> list[tuple[str, list[str], bool]]:
-        return [(r.text, [t.text for t in r.tokens], False) for r in restorer.restore_lines(lines, running)]
+        return [(r.text, [t.text for t in r.tokens], False) for r in restore_lines(lines, restorer, running)]
 
     return run
 

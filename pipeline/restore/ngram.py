@@ -220,11 +220,15 @@ class NgramLM:
         stored: np.ndarray | None = None,
     ) -> np.ndarray:
         """log P(w | x y) from context_part(x, y) and bigram_part(y, w); with `stored` (the
-        context's), the trigrams are looked up only where their context is stored."""
+        context's), the trigrams are looked up only where their context is stored (worth its
+        extra numpy calls only for many queries)."""
+        v = self.size
+        if stored is None or len(x) < _SORT_QUERIES:
+            i3, hit3 = _lookup(self.k3, (x * v + y) * v + w)
+            return np.where(hit3, self.lp3[i3], context + lower)
         out = context + lower
-        look = np.arange(len(out)) if stored is None else np.flatnonzero(stored)
+        look = np.flatnonzero(stored)
         if len(look):
-            v = self.size
             i3, hit3 = _lookup(self.k3, (x[look] * v + y[look]) * v + w[look])
             out[look[hit3]] = self.lp3[i3[hit3]]
         return out

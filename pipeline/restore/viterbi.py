@@ -106,6 +106,7 @@ class _Table:
         self.length = max((len(slots) for slots in lines), default=0)
         self.offset = np.zeros((self.length, n), np.int64)
         self.count = np.zeros((self.length, n), np.int64)
+        self.one_unit: set[tuple[int, int]] = set()  # (position, line) whose candidates are one unit each
         scores: list[float] = []
         inner: list[float] = []
         units: list[tuple[int, ...]] = []
@@ -114,6 +115,8 @@ class _Table:
                 if t < len(slots):
                     slot = slots[t]
                     self.offset[t, i], self.count[t, i] = len(scores), len(slot.scores)
+                    if all(len(u) == 1 for u in slot.units):
+                        self.one_unit.add((t, i))
                     scores += slot.scores
                     inner += slot.inner
                     units += slot.units
@@ -194,6 +197,14 @@ def _step_one(lm: NgramLM, table: _Table, t: int, states: _States, line: int, we
     lower, yw, yw_stored = lm.bigram_part(y, first)
     yw_context = np.where(yw_stored, lm.bow2[yw], 0.0)
     p1 = lm.trigram_part(x, y, first, states.context[s_idx], lower, states.stored[s_idx])
+    if (t, line) in table.one_unit:  # the common token: every candidate one unit, state (y, first)
+        total = states.best[s_idx] + table.scores[c] + weight * (table.inner[c] + p1)
+        keep = _best_into(y * v + first, total)
+        if len(keep) > beam:
+            keep = keep[np.argpartition(-total[keep], beam)[:beam]]
+        k_s = s_idx[keep]
+        new = _States(states.line[k_s], y[keep], first[keep], total[keep], yw_context[keep], yw_stored[keep])
+        return new, (k_s.tolist(), within[keep].tolist()), _one_line(table.lines, line, len(keep))
     lm_score = table.inner[c] + np.where(size >= 1, p1, 0.0)  # (inner + P(first)) + P(second)
     two = np.flatnonzero(size >= 2)
     if len(two):
@@ -212,10 +223,14 @@ def _step_one(lm: NgramLM, table: _Table, t: int, states: _States, line: int, we
         k_size == 0, states.context[k_s], np.where(k_size == 1, yw_context[keep], table.last_context[k_c])
     )
     stored = np.where(k_size == 0, states.stored[k_s], np.where(k_size == 1, yw_stored[keep], table.last_stored[k_c]))
-    per_line = np.zeros(table.lines, np.int64)
-    per_line[line] = len(keep)
-    new = _States(np.full(len(keep), line, np.int64), nx[keep], ny[keep], total[keep], context, stored)
-    return new, (k_s.tolist(), within[keep].tolist()), per_line
+    new = _States(states.line[k_s], nx[keep], ny[keep], total[keep], context, stored)
+    return new, (k_s.tolist(), within[keep].tolist()), _one_line(table.lines, line, len(keep))
+
+
+def _one_line(lines: int, line: int, count: int) -> np.ndarray:
+    per_line = np.zeros(lines, np.int64)
+    per_line[line] = count
+    return per_line
 
 
 def _lm_scores(

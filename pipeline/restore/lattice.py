@@ -208,14 +208,17 @@ def _rescore_chunk(
             if piece.kind != "word":
                 units = [lm.ids(token_units(piece.output()))]
             else:
-                keep = [int(i) for i in np.argsort(-probs)[: s.candidates] if probs[i] >= s.min_model_prob]
-                keep = keep or [int(np.argmax(probs))]
-                copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
-                if bonus and copy is not None and copy not in keep:
-                    keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
+                order = np.argsort(-probs)[: s.candidates]
+                keep = order[probs[order] >= s.min_model_prob].tolist() or [int(np.argmax(probs))]
+                if bonus:
+                    copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
+                    if copy is not None and copy not in keep:
+                        keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
                 units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
+            chosen = probs[keep].tolist()
             logp = [
-                s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy") for i in keep
+                s.model_weight * math.log(max(p, 1e-12)) + bonus * (cands[i].kind == "copy")
+                for i, p in zip(keep, chosen, strict=True)
             ]
             slots.append(make_slot(lm, units, logp))
             kept.append(keep)

@@ -7,10 +7,12 @@ import random
 import pytest
 
 from pipeline.document import Line, Page, Token
+from pipeline.options import Options
 from pipeline.restore.candidates import CandidateGenerator
 from pipeline.restore.channel import Channel, ChannelSettings
 from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
 from pipeline.restore.noise import NoiseModel
+from pipeline.restore.paths import has_model
 from pipeline.restore.vie import (
     CHANNEL_SETTINGS,
     FLAG,
@@ -121,3 +123,17 @@ def test_pooled_marks_carry_a_tone_swap_to_other_vowels() -> None:
     assert pooled.logp("ủ", "ú") > flat.logp("ủ", "ú") + 1.0
     assert pooled.logp("ổ", "ố") == flat.logp("ổ", "ố")  # a change seen on the letter keeps its own rate
     assert pooled.logp("ủ", "x") == flat.logp("ủ", "x")  # another letter: the floors as before
+
+
+@pytest.mark.skipif(not has_model(), reason="restore model not installed (models/restore)")
+def test_convert_path_corrects_confident_vie_words() -> None:
+    from pipeline.restore.api import get_restorer, restore_page
+
+    words = "Công tác thông tin đối ngoại và phát triến kinh tế năm 2019".split()
+    tokens = [Token(text=w, source_text=w, ocr_confidence=0.96) for w in words]
+    page = Page(number=1, source="ocr", lines=[Line(tokens=tokens)])
+    restorer = get_restorer()
+    corrected = [t.text for t in restore_page(page, 0.6, restorer, correct=True).lines[0].tokens]
+    assert corrected == "Công tác thông tin đối ngoại và phát triển kinh tế năm 2019".split()
+    assert [t.text for t in restore_page(page, 0.6, restorer).lines[0].tokens] == words  # correct=False: as read
+    assert Options().correct_vie  # on by default in convert

@@ -168,7 +168,7 @@ def restore_page(
             scored[n, i] = (float(probability), r)
     # Then every token, scored or not (numbers, codes, punctuation, words OCR split or ran
     # together): the token-right model (restore/token_right.py), when shipped.
-    return score_page(restored.model_copy(update={"lines": lines}), scored, restorer.generator.prior.__contains__)
+    return score_page(restored.model_copy(update={"lines": lines}), scored, restorer.generator.prior)
 
 
 def restore_page_features(

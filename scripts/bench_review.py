@@ -13,7 +13,8 @@ text (the rendered plan body) and called right or wrong. Then:
 
 Each stored conversion is restored again as `gazette convert` restores it now, and scored two
 ways: *before*, the calibrated network probability (and the lower of it and the OCR confidence),
-and *after*, the word-right model (pipeline/restore/confidence.py). Per split (tune / held-out,
+and *after*, the word-right model (pipeline/restore/confidence.py) and the token-right model
+over every token (pipeline/restore/token_right.py). Per split (tune / held-out,
 scripts/plan_split.py); the word-right model and the review threshold are fitted on the tune
 split only (scripts/fit_word_right.py).
 
@@ -28,6 +29,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from render_plans import COLLECTIONS, plan_body  # noqa: E402
+from review_breakdown import Breakdown, alignment, difference, token_class  # noqa: E402
 
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
@@ -44,17 +47,34 @@ from pipeline.restore.api import (  # noqa: E402
     get_restorer,
     looks_garbled,
     restore_page_features,
+    vie_corrector,
 )
 from pipeline.restore.calibration import default_calibration  # noqa: E402
-from pipeline.restore.confidence import default_word_right  # noqa: E402
+from pipeline.restore.confidence import FEATURES, WORD_RIGHT_FILE, default_word_right  # noqa: E402
+from pipeline.restore.paths import MODEL_DIR  # noqa: E402
 from pipeline.restore.restorer import Restorer  # noqa: E402
+from pipeline.restore.token_right import score_page  # noqa: E402
+from pipeline.restore.vie import correct_page  # noqa: E402
 from pipeline.review.attention import LOW, review_states  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
 ANNOTATIONS = ROOT / "tests" / "data" / "segment"
 WAYS = {"scans": ".pdf.json", "restored eng OCR": ".eng.txt.json"}
 BINS = 10
-SWEEP = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95)  # review thresholds compared on the tune split
+SWEEP = (
+    0.5,
+    0.7,
+    0.8,
+    0.85,
+    0.9,
+    0.92,
+    0.94,
+    0.95,
+    0.96,
+    0.97,
+    0.98,
+    0.99,
+)  # review thresholds compared on the tune split
 
 
 def _words(text: str) -> list[str]:
@@ -82,15 +102,19 @@ def source_document(document: Document) -> Document:
 
 def restored_again(document: Document, restorer: Restorer, score: bool = True) -> tuple[Document, list]:
     """The document restored as `gazette convert` restores it now (pipeline.api._restore_pages):
-    vie OCR pages below Options.restore_below, text pages whole when they look garbled. Returns
+    vie OCR pages corrected word by word (Options.correct_vie, restore/vie.py), then restored
+    below Options.restore_below, text pages whole when they look garbled. Returns
     the restored document and, when `score`, the word-right features of its scored tokens as
     (token index in reading order, way in, features)."""
     document = source_document(document)
-    below_ocr = Options().restore_below
+    options = Options()
+    corrector = vie_corrector(restorer) if options.correct_vie else None
     rows, pages, offset = [], [], 0
     for page in document.pages:
         if page.source == "ocr":
-            below: float | None = below_ocr
+            below: float | None = options.restore_below
+            if corrector is not None:  # every word corrected in context first (restore_page(correct=True))
+                page = correct_page(page, corrector)
         elif looks_garbled(page.text, restorer):
             below = None
         else:
@@ -125,14 +149,18 @@ class Tally:
     bins: list[list[int]] = field(default_factory=lambda: [[0, 0, 0] for _ in range(BINS)])  # n, right, Σconf×1000
     no_confidence: int = 0
     risks: list[tuple[float, bool]] = field(default_factory=list)  # (risk, wrong) for the threshold sweep
+    breakdown: Breakdown = field(default_factory=Breakdown)
 
-    def add(self, document: Document, truth: list[str]) -> None:
+    def add(self, document: Document, truth: list[str], kinds: list[tuple[bool, str, str]]) -> None:
+        """`kinds`: per token (scored by the word-right model, token class, difference)."""
         tokens = [(tid, token) for tid, _, _, token in document.tokens()]
         right = right_or_wrong([normalize(token.text) for _, token in tokens], truth)
         states = review_states(document)
         self.pages += len(document.pages)
-        for (tid, _token), ok in zip(tokens, right, strict=True):
+        for (tid, _token), ok, (scored, cls, diff) in zip(tokens, right, kinds, strict=True):
             state = states[tid]
+            if not ok:
+                self.breakdown.add(scored, cls, diff, not state.flagged)
             self.words += 1
             self.wrong += not ok
             self.queued += state.flagged
@@ -153,22 +181,63 @@ class Tally:
         return sum(abs(b[1] / b[0] - b[2] / 1000 / b[0]) * b[0] for b in self.bins if b[0]) / n
 
 
+def token_kinds(document: Document, rows: list, truth: list[str]) -> list[tuple[bool, str, str]]:
+    """Per token: scored by the word-right model, its class and how it differs from the truth
+    (scripts/review_breakdown.py)."""
+    features = {index: f for index, _, f in rows}
+    name, place = FEATURES.index("name"), FEATURES.index("place")
+    texts = [normalize(token.text) for *_, token in document.tokens()]
+    out = []
+    for index, (text, (tag, true)) in enumerate(zip(texts, alignment(texts, truth), strict=True)):
+        f = features.get(index)
+        cls = token_class(text, f is not None, f is not None and bool(f[name]), f is not None and bool(f[place]))
+        diff = difference(text, true) if tag == "substituted" and true is not None else tag
+        out.append((f is not None, cls, diff))
+    return out
+
+
+def _out_of_fold() -> dict[tuple[str, str], str]:
+    """(way in, threshold) → 'recall / queued per wrong word' of the out-of-fold tune sweep that
+    scripts/fit_word_right.py stores in word_right.json."""
+    data = json.loads((MODEL_DIR / WORD_RIGHT_FILE).read_text(encoding="utf-8"))
+    out = {}
+    for way in WAYS:
+        for threshold, (recall, queued) in (
+            data.get("report", {}).get(f"tune {way}, out of fold", {}).get("sweep", {}).items()
+        ):
+            out[way, threshold] = f"{100 * recall:.1f} % / {queued:.1f}"
+    return out
+
+
 def _pct(a: int, b: int) -> str:
     return "–" if not b else f"{100 * a / b:.1f} %"
 
 
-def with_word_right(document: Document, rows: list) -> Document:
-    """The document with the word-right probabilities of its scored tokens as restore_confidence."""
+def with_word_right(document: Document, rows: list, lexicon: Mapping[str, float]) -> Document:
+    """The document as restore_page leaves it: the word-right probabilities of its scored
+    tokens, then every token's token-right probability (restore/token_right.py), as
+    restore_confidence."""
     model = default_word_right()
     if model is None:
         raise SystemExit("no models/restore/word_right.json: fit it with scripts/fit_word_right.py")
     document = document.model_copy(deep=True)
-    tokens = [token for *_, token in document.tokens()]
+    where = [
+        (p, n, i)
+        for p, page in enumerate(document.pages)
+        for n, line in enumerate(page.lines)
+        for i in range(len(line.tokens))
+    ]
+    scored: list[dict] = [{} for _ in document.pages]
     for way in ("ocr", "text"):
         mine = [(index, features) for index, w, features in rows if w == way]
         if mine:
-            for (index, _), p in zip(mine, model([f for _, f in mine], way), strict=True):
-                tokens[index].restore_confidence = round(float(p), 4)
+            for (index, features), p in zip(mine, model([f for _, f in mine], way), strict=True):
+                page, n, i = where[index]
+                document.pages[page].lines[n].tokens[i].restore_confidence = round(float(p), 4)
+                scored[page][n, i] = (float(p), features)
+    restored = {where[index][0] for index, _, _ in rows}
+    pages = [score_page(page, scored[p], lexicon) if p in restored else page for p, page in enumerate(document.pages)]
+    document = document.model_copy(update={"pages": pages})
     document.provenance.models["restore_calibration"] = model.name
     return document
 
@@ -192,6 +261,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     restorer = get_restorer()
+    lexicon = restorer.generator.prior
     before_name = default_calibration().name
     model = default_word_right()
     sources = {p.stem for folder in COLLECTIONS for p in folder.glob("*.txt")}
@@ -217,16 +287,26 @@ def main() -> int:
                 Document.model_validate_json(converted.read_text(encoding="utf-8")), restorer
             )
             document.provenance.models["restore_calibration"] = before_name
-            tallies[split, way, "before"].add(document, truth)
-            tallies[split, way, "after"].add(with_word_right(document, rows), truth)
+            kinds = token_kinds(document, rows, truth)
+            tallies[split, way, "before"].add(document, truth, kinds)
+            tallies[split, way, "after"].add(with_word_right(document, rows, lexicon), truth, kinds)
+    out_of_fold = _out_of_fold()
     sweep = []
     for threshold in SWEEP:
-        cells = []
+        cells = [out_of_fold.get((way, f"{threshold:.2f}"), "–") for way in WAYS]
         for way in WAYS:
             t = tallies["tune", way, "after"]
             queued = [wrong for risk, wrong in t.risks if risk < threshold]
             cells.append(f"{_pct(sum(queued), t.wrong)} / {len(queued) / t.wrong if t.wrong else 0:.1f}")
         sweep.append(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
+    breakdown = []
+    for split in ("tune", "heldout"):
+        for way in WAYS:
+            before, after = tallies[split, way, "before"].breakdown, tallies[split, way, "after"].breakdown
+            for what, value, wrong, missed in after.rows():
+                breakdown.append(
+                    f"| {split} | {way} | {what} | {value} | {wrong:,} | {before.missed[what, value]:,} | {missed:,} |"
+                )
     reliability = []
     for way in WAYS:
         for scoring in ("before", "after"):
@@ -251,10 +331,12 @@ def main() -> int:
         "",
         f"- *before*: the lower of the OCR confidence and the calibrated network probability (`{before_name}`), "
         "words below 0.6 OCR confidence queued whatever restore made of them;",
-        "- *after*: the word-right model (`pipeline/restore/confidence.py`, fitted on the tune split by "
-        "`scripts/fit_word_right.py`): OCR confidence, network, margin, channel, lexicon and LM posterior "
-        "combined, for every word token on both ways in (numbers, codes and punctuation keep their OCR "
-        "confidence).",
+        "- *after*: the word-right model (`pipeline/restore/confidence.py`: OCR confidence, network, margin, "
+        "channel, lexicon and LM posterior of every word token restore scores), then the token-right model "
+        "(`pipeline/restore/token_right.py`) over every token, scored or not: the word-right probability and "
+        "features, the token's shape (number, code, punctuation, casing), OCR confidence of it and its "
+        "neighbours, lexicon cues of split and run-together words and the gaps between OCR boxes; both fitted "
+        "on the tune split by `scripts/fit_word_right.py`.",
         "",
         "| split | way in | confidence | words | wrong | error recall | queue precision | queued / 1,000 words "
         "| queued / wrong word | ECE |",
@@ -265,14 +347,30 @@ def main() -> int:
         "",
         "## Choosing the review threshold (tune split, after)",
         "",
-        "Words queued when their confidence is below the threshold (unknown agencies and conflicts aside): "
-        f"error recall / words queued per wrong word. The review uses LOW = {LOW} "
-        "(`pipeline/review/attention.py`): the largest threshold that queues at most 3 words per wrong word "
-        "on both ways in.",
+        "Tokens queued when their probability of being right is below the threshold: error recall / tokens "
+        f"queued per wrong word. The review uses LOW = {LOW} (`pipeline/review/attention.py`): the largest "
+        "threshold that queues at most 3 per wrong word on both ways in, read from the *out-of-fold* sweep "
+        "(`scripts/fit_word_right.py`: two folds of tune documents, each scored by models fitted on the "
+        "other). The trees have seen the tune tokens, so the in-sample sweep below it flatters them; it is "
+        "shown for comparison (unknown agencies and conflicts aside).",
         "",
-        "| threshold | " + " | ".join(WAYS) + " |",
-        "|---:|" + "---:|" * len(WAYS),
+        "| threshold | " + " | ".join(f"{way}, out of fold" for way in WAYS) + " | " + " | ".join(WAYS) + " |",
+        "|---:|" + "---:|" * (2 * len(WAYS)),
         *sweep,
+        "",
+        "## Where the missed errors are",
+        "",
+        "Every wrong output word by its class (*scored*: the word-right model weighs it; numbers, codes, Roman "
+        "numerals and list markers, punctuation and tokens of letters with digits or inner punctuation are "
+        "not) and by how it differs from the true word (`scripts/review_breakdown.py`): one to one, in its "
+        "tone mark only, its other letter marks (â ă ơ ư đ), casing only, punctuation only, or otherwise; "
+        "*merged*: fewer output than true words in a replaced stretch (words run together), *split*: more; "
+        "*extra*: an output word with no true word (mostly the two-column letterhead, read line by line "
+        "across both columns: right words in the wrong order). Missed = wrong and not queued.",
+        "",
+        "| split | way in | by | value | wrong | missed before | missed after |",
+        "|---|---|---|---|---:|---:|---:|",
+        *breakdown,
         "",
         "## Reliability (held-out)",
         "",

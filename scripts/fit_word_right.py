@@ -1,15 +1,24 @@
-"""Fit the word-right model (pipeline/restore/confidence.py) → models/restore/word_right.json.
+"""Fit the word-right and token-right models → models/restore/word_right.json.
 
 On the tune split of the rendered development plans (scripts/render_plans.py), both ways in:
 the vie OCR of each scan (`.pdf.json`) and the English-model OCR text (`.eng.txt.json`), each
 restored again as `gazette convert` restores it now (scripts/bench_review.restored_again), every
-output word aligned with the true text and called right or wrong. Per way in ('ocr', 'text'),
-a logistic regression (scikit-learn) over the word-right features, then an isotonic map of its
-probability to the share of right words. The held-out split is scored only with --heldout
-(once, at the end): ECE, and error recall / words queued per wrong word at a few thresholds.
-Features are cached in DATA/word-right-features-<features>.npz (`--fresh` computes them again).
+output word aligned with the true text and called right or wrong.
 
-    .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh]
+- The word-right model (pipeline/restore/confidence.py), per way in ('ocr', 'text'): a logistic
+  regression (scikit-learn) over the word-right features of the words restore scores, then an
+  isotonic map of its probability to the share of right words.
+- The token-right model (pipeline/restore/token_right.py), per way in, over every token: boosted
+  trees (scikit-learn's HistGradientBoosting, exported as plain lists) over the word-right
+  probability and features and the token's shape, OCR and lexicon cues, then an isotonic map.
+  Its word-right inputs and the isotonic map come from two folds of tune documents, so that
+  neither learns from probabilities fitted on the same words; the tune report is out of fold
+  too, and the review threshold (pipeline/review/attention.LOW) is read from it.
+
+The held-out split is scored only with --heldout (once, at the end). Features are cached in
+DATA/word-right-features-<features>.npz (`--fresh` computes them again).
+
+    .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh] [--heldout]
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
@@ -37,19 +47,31 @@ from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.restore.api import get_restorer  # noqa: E402
 from pipeline.restore.confidence import FEATURES, WORD_RIGHT_FILE, WordRight  # noqa: E402
 from pipeline.restore.paths import MODEL_DIR  # noqa: E402
+from pipeline.restore.token_right import (  # noqa: E402
+    STATIC_FEATURES,
+    TOKEN_FEATURES,
+    TokenRight,
+    line_features,
+    model_inputs,
+    views,
+)
 from pipeline.vietnamese import normalize  # noqa: E402
 
-THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95)
+THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # = bench_review.SWEEP
+TREES = 200
 
 
 def collect(data: Path) -> dict[str, np.ndarray]:
-    """Features, right/wrong, way in ('ocr' 1 / 'text' 0), split (tune 1 / heldout 0) and file
-    way ('.pdf.json' 1 / '.eng.txt.json' 0) of every scored word; plus, per file way and split,
-    the wrong words restore did not score (they count against the recall)."""
+    """Word rows (every word restore scored): features, right/wrong, way in ('ocr' 1 / 'text'
+    0), split (tune 1 / heldout 0), file way ('.pdf.json' 1 / '.eng.txt.json' 0), document.
+    Token rows (every token of a restored page, scored or not): the token-right static
+    features, the index of its word row (-1: unscored), right/wrong, way in, split, file way and
+    document."""
     restorer = get_restorer()
-    feats, right, ocr, tune, scan = [], [], [], [], []
-    unscored: dict[str, int] = {}
-    for path in sorted(ANNOTATIONS.glob("plan-*.json")):
+    lexicon = restorer.generator.prior
+    words: dict[str, list] = {k: [] for k in ("features", "right", "ocr", "tune", "scan", "doc")}
+    tokens: dict[str, list] = {k: [] for k in ("static", "row", "right", "ocr", "tune", "scan", "doc")}
+    for number, path in enumerate(sorted(ANNOTATIONS.glob("plan-*.json"))):
         gold = json.loads(path.read_text(encoding="utf-8"))
         doc_id = Path(gold["source"]).stem
         for suffix in WAYS.values():
@@ -58,27 +80,29 @@ def collect(data: Path) -> dict[str, np.ndarray]:
                 continue
             started = time.perf_counter()
             document, rows = restored_again(Document.model_validate_json(converted.read_text("utf-8")), restorer)
-            tokens = [token for *_, token in document.tokens()]
-            ok = right_or_wrong([normalize(t.text) for t in tokens], truth_words(doc_id))
-            scored = set()
+            found = [token for *_, token in document.tokens()]
+            ok = right_or_wrong([normalize(t.text) for t in found], truth_words(doc_id))
+            row_of = {}
             for index, way, features in rows:
-                feats.append(features)
-                right.append(ok[index])
-                ocr.append(way == "ocr")
-                tune.append(gold["split"] == "tune")
-                scan.append(suffix == ".pdf.json")
-                scored.add(index)
-            key = f"{gold['split']} {suffix}"
-            unscored[key] = unscored.get(key, 0) + sum(not ok[i] for i in range(len(tokens)) if i not in scored)
+                row_of[index] = len(words["right"])
+                for key, value in zip(words, (features, ok[index], way == "ocr", gold["split"] == "tune",
+                                               suffix == ".pdf.json", number), strict=True):  # fmt: skip
+                    words[key].append(value)
+            static = [
+                line_features(views(line.tokens), lexicon)
+                for page in document.pages
+                for line in page.lines
+                if line.tokens
+            ]
+            for index, (token, row) in enumerate(zip(found, np.vstack(static), strict=True)):
+                values = (row, row_of.get(index, -1), ok[index], token.ocr_confidence is not None,
+                          gold["split"] == "tune", suffix == ".pdf.json", number)  # fmt: skip
+                for key, value in zip(tokens, values, strict=True):
+                    tokens[key].append(value)
             print(f"{doc_id}{suffix}: {len(rows)} scored, {time.perf_counter() - started:.1f} s", flush=True)
-    return {
-        "features": np.array(feats),
-        "right": np.array(right, dtype=bool),
-        "ocr": np.array(ocr, dtype=bool),
-        "tune": np.array(tune, dtype=bool),
-        "scan": np.array(scan, dtype=bool),
-        "unscored": np.array(json.dumps(unscored)),
-    }
+    out = {key: np.array(value) for key, value in words.items()}
+    out.update({f"token_{key}": np.array(value) for key, value in tokens.items()})
+    return out
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
@@ -98,6 +122,103 @@ def fit(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
     }
 
 
+def _word_probabilities(model: WordRight, x: np.ndarray, ocr: np.ndarray) -> np.ndarray:
+    p = np.zeros(len(x))
+    for way in ("ocr", "text"):
+        rows = ocr == (way == "ocr")
+        if rows.any():
+            p[rows] = model(x[rows], way)
+    return p
+
+
+def _trees(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+    # Fixed, modest settings (not tuned on the held-out split): shallow trees, many rows per leaf.
+    return HistGradientBoostingClassifier(
+        max_iter=TREES,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=100,
+        l2_regularization=1.0,
+        random_state=0,
+    ).fit(x, y)
+
+
+def _export(model: HistGradientBoostingClassifier) -> dict[str, object]:
+    """The fitted trees as plain lists (token_right.Trees reads them)."""
+    trees = []
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        index = np.arange(len(nodes))
+        trees.append(
+            {
+                "feature": [int(v) for v in np.where(leaf, -1, nodes["feature_idx"])],
+                "threshold": [round(float(v), 6) for v in np.where(leaf, 0.0, nodes["num_threshold"])],
+                "left": [int(v) for v in np.where(leaf, index, nodes["left"])],
+                "right": [int(v) for v in np.where(leaf, index, nodes["right"])],
+                "value": [round(float(v), 6) for v in np.where(leaf, nodes["value"], 0.0)],
+            }
+        )
+    return {"base": round(float(model._baseline_prediction.ravel()[0]), 6), "trees": trees}
+
+
+def fit_tokens(found: dict[str, np.ndarray], word_x: np.ndarray) -> tuple[dict[str, object], np.ndarray]:
+    """The token-right model per way in, fitted on the tune split, and every token's inputs.
+
+    The word-right probabilities it learns from are out of fold (two folds by document: the
+    word-right model refitted on the other half), as they will be on new documents; the
+    isotonic map is fitted on out-of-fold tree probabilities, the trees then on all of tune."""
+    tune, ocr, doc = found["token_tune"], found["token_ocr"], found["token_doc"]
+    rows, right = found["token_row"], found["token_right"]
+    words = np.where(rows[:, None] >= 0, word_x[np.maximum(rows, 0)], 0.0)
+    documents = sorted(set(doc[tune].tolist()))
+    folds = [np.isin(doc, documents[k::2]) & tune for k in range(2)]
+    word_fold = [np.isin(found["doc"], documents[k::2]) & found["tune"] for k in range(2)]
+    p_word = np.full(len(rows), np.nan)
+    for k in range(2):  # out-of-fold word-right probabilities for the tune tokens
+        train = found["tune"] & ~word_fold[k]
+        model = WordRight.load_dict(_word_payload(word_x, found["right"], found["ocr"], train))
+        mine = folds[k] & (rows >= 0)
+        p_word[mine] = _word_probabilities(model, word_x[rows[mine]], found["ocr"][rows[mine]])
+    final = WordRight.load_dict(_word_payload(word_x, found["right"], found["ocr"], found["tune"]))
+    mine = ~tune & (rows >= 0)
+    p_word[mine] = _word_probabilities(final, word_x[rows[mine]], found["ocr"][rows[mine]])
+    inputs = model_inputs(found["token_static"], p_word, words)
+    maps: dict[str, object] = {}
+    for way in ("ocr", "text"):
+        here = ocr == (way == "ocr")
+        out_of_fold = np.zeros(len(rows))
+        for k in range(2):
+            trees = _trees(inputs[tune & here & ~folds[k]], right[tune & here & ~folds[k]])
+            out_of_fold[folds[k] & here] = trees.predict_proba(inputs[folds[k] & here])[:, 1]
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        iso.fit(out_of_fold[tune & here], right[tune & here])
+        maps[way] = {
+            **_export(_trees(inputs[tune & here], right[tune & here])),
+            "iso_x": [round(float(v), 6) for v in iso.X_thresholds_],
+            "iso_y": [round(float(v), 6) for v in iso.y_thresholds_],
+            "tokens": int((tune & here).sum()),
+        }
+        found[f"oof_{way}"] = np.interp(out_of_fold, iso.X_thresholds_, iso.y_thresholds_)
+    return {"features": list(TOKEN_FEATURES), "maps": maps}, inputs
+
+
+def _word_payload(x: np.ndarray, y: np.ndarray, ocr: np.ndarray, mask: np.ndarray) -> dict[str, object]:
+    maps = {way: fit(x[mask & (ocr == (way == "ocr"))], y[mask & (ocr == (way == "ocr"))]) for way in ("ocr", "text")}
+    return {"id": "fold", "features": list(FEATURES), "maps": maps}
+
+
+def _sweep(p: np.ndarray, wrong: np.ndarray) -> dict[str, list[float | None]]:
+    n = int(wrong.sum())
+    return {
+        f"{t:.2f}": [
+            round(int((wrong & (p < t)).sum()) / n, 4) if n else None,
+            round(int((p < t).sum()) / max(n, 1), 2),
+        ]
+        for t in THRESHOLDS
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "plan-scans")
@@ -105,49 +226,43 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="compute the features again")
     parser.add_argument("--heldout", action="store_true", help="score the held-out split too (once, at the end)")
     args = parser.parse_args()
-    signature = hashlib.sha256(json.dumps(FEATURES).encode()).hexdigest()[:12]
+    signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
     cache = args.data / f"word-right-features-{signature}.npz"
     if cache.is_file() and not args.fresh:
         found = dict(np.load(cache))
     else:
         found = collect(args.data)
         np.savez_compressed(cache, **found)
-    x, y = found["features"], found["right"]
-    ocr, tune, scan = found["ocr"], found["tune"], found["scan"]
-    unscored = json.loads(str(found["unscored"]))
-    maps = {way: fit(x[tune & (ocr == (way == "ocr"))], y[tune & (ocr == (way == "ocr"))]) for way in ("ocr", "text")}
-    stamp = f"word-right-{time.strftime('%Y%m%d')}-{int(tune.sum())}"
+    stamp = f"word-right-{time.strftime('%Y%m%d')}-{int(found['token_tune'].sum())}"
     payload = {
         "id": stamp,
         "fitted_on": "tune split of the rendered development plans: vie OCR of the scans and English-model OCR, "
         "restored as gazette convert restores them",
         "features": list(FEATURES),
-        "maps": maps,
+        "maps": _word_payload(found["features"], found["right"], found["ocr"], found["tune"])["maps"],
     }
-    model = WordRight.load_dict(payload)
+    payload["tokens"], inputs = fit_tokens(found, found["features"])
+    model = TokenRight.load_dict(payload["tokens"], stamp)  # type: ignore[arg-type]
+    tune, ocr, scan, right = found["token_tune"], found["token_ocr"], found["token_scan"], found["token_right"]
     report: dict[str, object] = {}
+    for name, file_scan in (("scans", True), ("restored eng OCR", False)):  # threshold choice: out of fold
+        rows = tune & (scan == file_scan)
+        p = np.where(ocr, found["oof_ocr"], found["oof_text"])[rows]
+        report[f"tune {name}, out of fold"] = {"ece": round(ece(p, right[rows]), 4), "sweep": _sweep(p, ~right[rows])}
     for split, mask in (("tune", tune), ("heldout", ~tune))[: 2 if args.heldout else 1]:
-        for name, file_scan, suffix in (("scans", True, ".pdf.json"), ("restored eng OCR", False, ".eng.txt.json")):
+        for name, file_scan in (("scans", True), ("restored eng OCR", False)):
             rows = mask & (scan == file_scan)
             p = np.zeros(int(rows.sum()))
             for way in ("ocr", "text"):
                 sub = ocr[rows] == (way == "ocr")
                 if sub.any():
-                    p[sub] = model(x[rows][sub], way)
-            ok = y[rows].astype(float)
-            missed = unscored.get(f"{split} {suffix}", 0)
-            wrong = int((ok == 0).sum()) + missed
-            sweep = {}
-            for t in THRESHOLDS:
-                queued = p < t
-                caught = int((queued & (ok == 0)).sum())
-                sweep[f"{t:.2f}"] = [round(caught / wrong, 4) if wrong else None, round(queued.sum() / wrong, 2)]
+                    p[sub] = model(inputs[rows][sub], way)
+            ok = right[rows]
             report[f"{split} {name}"] = {
-                "words scored": int(rows.sum()),
-                "wrong scored": int((ok == 0).sum()),
-                "wrong unscored": missed,
-                "ece": round(ece(p, ok), 4),
-                "recall / queued per wrong": sweep,
+                "tokens": int(rows.sum()),
+                "wrong": int((~ok).sum()),
+                "ece": round(ece(p, ok.astype(float)), 4),
+                "recall / queued per wrong": _sweep(p, ~ok),
             }
     payload["report"] = report
     atomic_write_text(args.output, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")

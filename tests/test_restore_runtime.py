@@ -22,6 +22,7 @@ from pipeline.restore.modelspec import (
     CHARS_ONNX,
     DECODER_ONNX,
     ENCODER_ONNX,
+    INT8_ONNX,
     WEIGHTS,
     WEIGHTS_SHA256_KEY,
     weights_sha256,
@@ -33,13 +34,17 @@ from pipeline.vietnamese import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 OCR_TEXT = ROOT / "samples" / "archive" / "text" / "ke-hoach-2316-ocr-eng.txt"
-GRAPHS = (CHARS_ONNX, ENCODER_ONNX, DECODER_ONNX)
+GRAPHS = (CHARS_ONNX, ENCODER_ONNX, DECODER_ONNX, *INT8_ONNX.values())
+SEEDS = ROOT.parent / "shared" / "seeds"  # read there when present, never copied
 TOLERANCE = 1e-4  # max abs difference of a candidate's probability
 
 
 @pytest.fixture(scope="module")
 def runtimes() -> dict[str, Restorer]:
-    return {name: Restorer.load(runtime=name, threads=1) for name in ("onnx", "torch")}
+    """The float ONNX graphs (what the int8 ones are checked against: test_the_int8_graphs_…)."""
+    found = {name: Restorer.load(runtime=name, threads=1) for name in ("onnx", "torch")}
+    found["onnx"].runtime = OnnxRuntime.load(MODEL_DIR, threads=1, int8=False)
+    return found
 
 
 def _lines(text: str) -> list[list[str]]:
@@ -71,6 +76,22 @@ def test_onnx_agrees_with_torch_on_the_garbled_seeds(runtimes: dict[str, Restore
     _assert_agree(runtimes, _lines(text))
 
 
+@pytest.mark.skipif(not (MODEL_DIR / INT8_ONNX[ENCODER_ONNX]).exists(), reason="no int8 graphs exported")
+def test_the_int8_graphs_keep_the_float_graphs_choices(runtimes: dict[str, Restorer]) -> None:
+    """The int8 graphs restoring runs (export_restore_onnx.py --int8) choose as the float ones
+    after the rescoring, on the sample OCR text and the garbled seeds when present."""
+    text = OCR_TEXT.read_text(encoding="utf-8")
+    text += "".join("\n" + p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("00[14]_*.txt")))
+    lines = _lines(text)
+    int8 = Restorer.load(threads=1)
+    assert int8.runtime.encoder is not runtimes["onnx"].runtime.encoder
+    assert int8.rescorer is not None
+    found = {name: r.candidate_probs(lines) for name, r in (("float", runtimes["onnx"]), ("int8", int8))}
+    chosen = {name: [c for line in f for c in rescore_choices(*int8.rescorer, line)] for name, f in found.items()}
+    same = sum(a == b for a, b in zip(chosen["float"], chosen["int8"], strict=True))
+    assert same >= 0.999 * len(chosen["float"])
+
+
 def test_the_token_vector_cache_changes_no_vector(
     runtimes: dict[str, Restorer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,7 +111,7 @@ def test_every_graph_records_the_sha256_of_the_shipped_weights() -> None:
     import onnxruntime
 
     digest = weights_sha256(MODEL_DIR)
-    for name in GRAPHS:
+    for name in (name for name in GRAPHS if (MODEL_DIR / name).exists() or name not in INT8_ONNX.values()):
         session = onnxruntime.InferenceSession(str(MODEL_DIR / name), providers=["CPUExecutionProvider"])
         assert session.get_modelmeta().custom_metadata_map[WEIGHTS_SHA256_KEY] == digest, name
 
@@ -106,6 +127,7 @@ def test_graphs_of_other_weights_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="exported from other weights"):
         Restorer.load(model)
     (model / ENCODER_ONNX).unlink()
+    (model / INT8_ONNX[ENCODER_ONNX]).unlink(missing_ok=True)
     with pytest.raises(ModelError, match="export_restore_onnx"):
         OnnxRuntime.load(model, digest=weights_sha256(MODEL_DIR))
 

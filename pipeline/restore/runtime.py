@@ -27,6 +27,7 @@ from pipeline.restore.modelspec import (
     CONFIG,
     DECODER_ONNX,
     ENCODER_ONNX,
+    INT8_ONNX,
     WEIGHTS_SHA256_KEY,
     ArrayBatch,
     RestoreConfig,
@@ -95,14 +96,22 @@ class OnnxRuntime:
         self._vectors: dict[bytes, np.ndarray] = {}  # char ids of a token → its vector
 
     @classmethod
-    def load(cls, directory: Path, threads: int | None = None, digest: str | None = None) -> OnnxRuntime:
-        """The graphs of a model folder; `digest` is the weights' sha256 when the caller has it."""
+    def load(
+        cls, directory: Path, threads: int | None = None, digest: str | None = None, int8: bool = True
+    ) -> OnnxRuntime:
+        """The graphs of a model folder; `digest` is the weights' sha256 when the caller has it.
+        `int8`: the int8 encoder and decoder step when exported (INT8_ONNX), else the float ones."""
         config = RestoreConfig.load(directory / CONFIG)
         digest = digest or weights_sha256(directory)
         options = session_options(threads)
+
+        def graph(name: str) -> onnxruntime.InferenceSession:
+            quantised = directory / INT8_ONNX[name]
+            return _session(quantised if int8 and quantised.exists() else directory / name, options, digest)
+
         chars = _session(directory / CHARS_ONNX, options, digest)
-        encoder = _session(directory / ENCODER_ONNX, options, digest)
-        decoder = _session(directory / DECODER_ONNX, options, digest) if config.arch == "seq2seq" else None
+        encoder = graph(ENCODER_ONNX)
+        decoder = graph(DECODER_ONNX) if config.arch == "seq2seq" else None
         return cls(config, chars, encoder, decoder)
 
     def token_vectors(self, chars: np.ndarray) -> np.ndarray:

@@ -188,3 +188,10 @@ def test_footnote_marks_and_formulas_are_copied() -> None:
     # capitals and digits joined by a hyphen: a formula or a code, not a garbled syllable
     assert [split_token(t).kind for t in ("N-NH4+,", "P-PO43-,", "COVID-19")] == ["protected"] * 3
     assert split_token("d6i").kind == "word" and split_token("S6").kind == "word"
+
+
+def test_a_capital_i_read_for_an_l_inside_a_line_is_lower_case() -> None:
+    pieces = split_line("ve quan Iy va Ia Grai")
+    chosen = ["về", "quản", "lý", "và", "ia", "grai"]
+    assert " ".join(render(pieces, chosen)) == "về quản lý và Ia Grai"  # a name read as written stays
+    assert render(split_line("Iy do"), ["lý", "do"]) == ["Lý", "do"]  # a line's first word keeps its capital

@@ -78,6 +78,8 @@ _FOOTNOTE = re.compile(r"(?<=[^\W\d_])[\[(]\d{1,3}$")
 # capitals and digits joined by - or / (N-NH4, P-PO4, COVID-19): a formula or a code, never a
 # garbled syllable, which English OCR writes with lower-case letters or without a separator
 _FORMULA = re.compile(r"(?=.*\d)[A-Z\d]+(?:[-/][A-Z\d]+)+")
+# capitals English OCR writes for a lower-case letter (Iy for lý): their case says nothing
+_CAPITAL_FOR_LOWER = {"I": "l"}
 # words after which a small number is a number (Điều 6, ngày 14, Chương II), folded
 _NUMBER_CONTEXT = frozenset("dieu khoan chuong muc phan diem so s6 ngay thang lan luc bieu mau quy tap lop".split())
 
@@ -341,7 +343,8 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
     - elsewhere each word keeps its own pattern (title, lower, an acronym verbatim), except an
       all-caps word standing alone among lower- and title-case words whose output is a
       syllable, not the input itself: English OCR reads ở, ộ as O, so `SO`, `BO` in running text
-      are Sở, Bộ, not SỞ, BỘ.
+      are Sở, Bộ, not SỞ, BỘ; and a capital I that stood for an l inside the line is lower
+      case (`quan Iy` → quản lý).
     """
     upper_line = mostly_upper(pieces)
     words = [i for i, p in enumerate(pieces) if p.kind == "word"]
@@ -360,6 +363,8 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
             position = words.index(i)
             neighbours = words[max(0, position - 1) : position] + words[position + 1 : position + 2]
             text = text[:1].upper() + text[1:] if not caps & set(neighbours) else text.upper()
+        elif i != words[0] and _CAPITAL_FOR_LOWER.get(piece.core[:1]) == text[:1] and piece.core[1:].islower():
+            text = restore_case(piece.core.lower(), text)  # quan Iy: a misread l, not a capital (quản lý)
         else:
             text = restore_case(piece.core, text)
         out.append(piece.output(text))

@@ -58,6 +58,7 @@ GRID = {
     "unk_penalty": (-4.0, -7.0, -10.0, -14.0),
     "candidates": (3, 5, 8),
     "margin": (8.0, 12.0, 16.0),
+    "running": (False, True),
 }
 
 
@@ -72,6 +73,13 @@ def tune_documents(data: Path) -> Iterator[tuple[str, list[str], list[str]]]:
         document = Document.model_validate_json(converted.read_text(encoding="utf-8"))
         words = [w for *_, t in document.tokens() for w in normalize(t.source_text).split()]
         yield doc_id, words, truth_words(doc_id)
+
+
+def bare_words(data: Path, doc_id: str) -> list[str]:
+    """The words bare `tesseract -l vie` read on the same scans (scripts/bench_ocr_plans.py's cache,
+    DATA/bare/<id>.json), or none: a second real reading of the tune pages, without gazette's clean-up."""
+    cached = data / "bare" / f"{doc_id}.json"
+    return normalize(json.loads(cached.read_text(encoding="utf-8"))["text"]).split() if cached.is_file() else []
 
 
 def word_pairs(ocr: list[str], truth: list[str], stats: Counter) -> Iterator[tuple[str, str]]:
@@ -108,8 +116,8 @@ def word_pairs(ocr: list[str], truth: list[str], stats: Counter) -> Iterator[tup
             yield noisy.lower(), clean.lower()
 
 
-def tune_lines(data: Path) -> list[tuple[list[list[str]], list[str]]]:
-    """(OCR lines of tokens as read, true words) of every tune plan."""
+def tune_lines(data: Path) -> list[tuple[list[list[list[str]]], list[str]]]:
+    """(OCR pages: lines of tokens as read, true words) of every tune plan."""
     out = []
     for path in sorted(ANNOTATIONS.glob("plan-*.json")):
         gold = json.loads(path.read_text(encoding="utf-8"))
@@ -118,17 +126,17 @@ def tune_lines(data: Path) -> list[tuple[list[list[str]], list[str]]]:
         if gold["split"] != "tune" or not converted.is_file():
             continue
         document = Document.model_validate_json(converted.read_text(encoding="utf-8"))
-        lines = [[t.source_text for t in line.tokens] for page in document.pages for line in page.lines if line.tokens]
-        out.append((lines, truth_words(doc_id)))
+        pages = [[[t.source_text for t in line.tokens] for line in page.lines] for page in document.pages]
+        out.append((pages, truth_words(doc_id)))
     return out
 
 
-def evaluate(corrector: VieCorrector, plans: list[tuple[list[list[str]], list[str]]]) -> dict[str, int]:
-    """Wrong words after correction, and words read right that the corrector changed."""
+def evaluate(corrector: VieCorrector, plans: list[tuple[list[list[list[str]]], list[str]]]) -> dict[str, int]:
+    """Wrong words after correction (page by page, as convert), and words read right that it changed."""
     wrong = right = changed_right = changed = 0
-    for lines, truth in plans:
-        read = [normalize(w) for line in lines for w in line]
-        corrected = [normalize(w) for line in corrector.correct_lines(lines) for w in line]
+    for pages, truth in plans:
+        read = [normalize(w) for lines in pages for line in lines for w in line]
+        corrected = [normalize(w) for lines in pages for line in corrector.correct_lines(lines) for w in line]
         ok = right_or_wrong(read, truth)
         words = [w for token in corrected for w in token.split()]
         wrong += len(words) - sum(right_or_wrong(words, truth))
@@ -175,18 +183,20 @@ def leave_one_plan_out(lm_path: Path, data: Path, noise: Path) -> None:
     current = json.loads(noise.read_text(encoding="utf-8"))
     lm, lexicon = NgramLM.load(lm_path), CandidateGenerator.load()
     settings = VieSettings(**current.get("decoder", {}))
-    plans, pairs = [], []
-    for (_, ocr, truth), lines in zip(tune_documents(data), tune_lines(data), strict=True):
+    plans, pairs, bare = [], [], []
+    for (doc_id, ocr, truth), lines in zip(tune_documents(data), tune_lines(data), strict=True):
         plans.append(lines)
         pairs.append(list(word_pairs(ocr, truth, Counter())))
-    for pooled in (False, True):
+        bare.append(list(word_pairs(bare_words(data, doc_id), truth, Counter())))
+    for pooled, with_bare in ((False, False), (True, False), (False, True)):
         total: Counter = Counter()
         for k, plan in enumerate(plans):
-            model = NoiseModel.fit([pair for j, found in enumerate(pairs) if j != k for pair in found])
-            channel = vie_channel(model, {**current["channel"], "pooled_marks": pooled})
+            found = [p for j, f in enumerate(pairs) if j != k for p in f]
+            found += [p for j, f in enumerate(bare) if j != k for p in f] if with_bare else []
+            channel = vie_channel(NoiseModel.fit(found), {**current["channel"], "pooled_marks": pooled})
             corrector = VieCorrector(lm, lexicon.with_channel(channel), settings)
             total.update(evaluate(corrector, [plan]))
-        print(f"pooled marks {pooled}: {dict(total)}", flush=True)
+        print(f"pooled marks {pooled}, bare tesseract pairs too {with_bare}: {dict(total)}", flush=True)
 
 
 def main() -> int:
@@ -194,6 +204,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "plan-scans")
     parser.add_argument("-o", "--output", type=Path, default=VIE_NOISE)
     parser.add_argument("--tune", type=Path, metavar="LM", help="tune the decoder weights with this LM (lm.npz)")
+    parser.add_argument("--with-bare", action="store_true", help="also fit bare tesseract's reading of the tune pages")
     parser.add_argument("--lopo", type=Path, metavar="LM", help="judge the channel leave-one-plan-out with this LM")
     args = parser.parse_args()
     if args.lopo:
@@ -212,6 +223,8 @@ def main() -> int:
     for doc_id, ocr, truth in tune_documents(args.data):
         plans.append(doc_id)
         pairs += word_pairs(ocr, truth, stats)
+        if args.with_bare:
+            pairs += word_pairs(bare_words(args.data, doc_id), truth, Counter())
     if not plans:
         raise SystemExit(f"no stored conversions of tune plans in {args.data}/out: run scripts/render_plans.py")
     model = NoiseModel.fit(pairs)

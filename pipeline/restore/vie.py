@@ -68,6 +68,7 @@ class VieSettings:
     identity_prior: float = 2.0  # nats added to the word as read: tesseract's reading is mostly right
     unk_penalty: float = -10.0  # per <unk> LM unit (đữ is no word)
     candidates: int = 5  # best alternatives per token kept in the lattice, besides the word as read
+    running: bool = False  # a page's consecutive lines decoded as one text (context across line ends)
     margin: float = 12.0  # nats the LM could give at most: alternatives further below the word as read are dropped
     beam: int = 48
 
@@ -205,26 +206,40 @@ class VieCorrector:
         return self.correct_lines([tokens])[0]
 
     def correct_lines(self, lines: Sequence[Sequence[str]]) -> list[list[str]]:
-        """correct_tokens of several lines, decoded together (one Viterbi pass over a page's lines)."""
+        """correct_tokens of several lines (a page's, in reading order), decoded together; with
+        `running`, consecutive lines with tokens are one text, read across line ends."""
         out = [list(tokens) for tokens in lines]
-        todo, lattices, starts = [], [], []
+        groups: list[list[tuple[int, list[Piece], list[_Slot]]]] = []
+        previous = -2
         for n, tokens in enumerate(lines):
             pieces = _pieces(tokens)
+            if not pieces:
+                continue
             slots = [self._slot(p) for p in pieces]
-            if all(len(slot.texts) == 1 for slot in slots):
-                continue  # nothing to choose: no lattice
-            words = [p for p in pieces if p.kind == "word"]
-            todo.append((n, pieces, slots))
-            lattices.append([slot.lattice for slot in slots])
-            starts.append(BOS if words and words[0].core[:1].isupper() else NONE)
-        if not todo:
-            return out
+            if self.settings.running and groups and n == previous + 1:
+                groups[-1].append((n, pieces, slots))
+            else:
+                groups.append([(n, pieces, slots)])
+            previous = n
+        groups = [g for g in groups if any(len(slot.texts) > 1 for _, _, slots in g for slot in slots)]
+        if not groups:
+            return out  # nothing to choose: no lattice
+        lattices = [[slot.lattice for _, _, slots in g for slot in slots] for g in groups]
+        starts = [_start(g[0][1]) for g in groups]
         paths = viterbi_lines(self.lm, lattices, self.settings.lm_weight, starts, self.settings.beam)
-        for (n, pieces, slots), path in zip(todo, paths, strict=True):
-            for i, (piece, slot, choice) in enumerate(zip(pieces, slots, path, strict=True)):
-                if choice:  # the word as read (choice 0) stays exactly as read: its case, its spelling
-                    out[n][i] = piece.output(restore_case(piece.core, slot.texts[choice]))
+        for group, path in zip(groups, paths, strict=True):
+            for n, pieces, slots in group:
+                here, path = path[: len(slots)], path[len(slots) :]
+                for i, (piece, slot, choice) in enumerate(zip(pieces, slots, here, strict=True)):
+                    if choice:  # the word as read (choice 0) stays exactly as read: its case, its spelling
+                        out[n][i] = piece.output(restore_case(piece.core, slot.texts[choice]))
         return out
+
+
+def _start(pieces: Sequence[Piece]) -> int:
+    """<s> before a text opening with a capital (likely a sentence start), else no context."""
+    words = [p for p in pieces if p.kind == "word"]
+    return BOS if words and words[0].core[:1].isupper() else NONE
 
 
 def _pieces(tokens: Sequence[str]) -> list[Piece]:

@@ -215,7 +215,7 @@ def report(
         f"({onnx['tokens']:,} whitespace tokens, read from ../shared/seeds). *ONNX float* are the graphs exported "
         "from the weights, which choose as torch (tests/test_restore_runtime.py: candidate probabilities within "
         "1e-4, same choices); *ONNX* is what restoring runs: the same with the feed-forward matmuls in int8 when "
-        "exported (scripts/export_restore_onnx.py --int8; the same choices after the rescoring on 99.9 % of "
+        "exported (scripts/export_restore_onnx.py; the same choices after the rescoring on 99.9 % of "
         "tokens or more, checked by the same test; benchmarks/restore.md's figures as the float graphs').",
         "",
         "| | torch | ONNX float | ONNX | ONNX / torch |",

@@ -2,11 +2,11 @@
 
     .venv/bin/python scripts/export_restore_onnx.py                  # models/restore
     .venv/bin/python scripts/export_restore_onnx.py --model data/restore/run-seq2seq/best
-    .venv/bin/python scripts/export_restore_onnx.py --int8           # also the int8 graphs restoring runs
+    .venv/bin/python scripts/export_restore_onnx.py --no-int8        # the float graphs only
 
 Writes `chars.onnx`, `encoder.onnx` and, for seq2seq, `decoder-step.onnx` beside the weights
-(see pipeline/restore/runtime.py for what each computes); with --int8 also `encoder-int8.onnx`
-and `decoder-step-int8.onnx`, the same graphs with the weights of their feed-forward matmuls
+(see pipeline/restore/runtime.py for what each computes), and (unless --no-int8)
+`encoder-int8.onnx` and `decoder-step-int8.onnx`, the same graphs with the weights of their feed-forward matmuls
 (fc1, fc2: most of the arithmetic) in int8 by onnxruntime's dynamic quantisation, which the
 runtime then prefers. Quantising the attention and candidate matmuls too was twice as fast again
 but cost accuracy (held-out plans 97.86 → 97.82 %, stripped corpus text 98.17 → 98.06 %); the
@@ -285,7 +285,7 @@ def _check(gap: float, what: str) -> None:
         raise SystemExit(f"{what} disagree beyond {TOLERANCE}: nothing to ship")
 
 
-def export_onnx(directory: Path, int8: bool = False) -> None:
+def export_onnx(directory: Path, int8: bool = True) -> None:
     """Write the ONNX graphs of the model in `directory` beside its weights, checked twice:
     the export modules against transformers before, the ONNX runtime against torch after; with
     `int8` also the int8 graphs, checked to keep the float graphs' choices."""
@@ -361,9 +361,9 @@ def quantise(directory: Path, metadata: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "restore", help="model folder")
-    parser.add_argument("--int8", action="store_true", help="also the int8 graphs (INT8_ONNX), which restoring prefers")
+    parser.add_argument("--no-int8", action="store_true", help="not the int8 graphs (INT8_ONNX) restoring prefers")
     args = parser.parse_args()
-    export_onnx(args.model, args.int8)
+    export_onnx(args.model, not args.no_int8)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def test_onnx_agrees_with_torch_on_the_garbled_seeds(runtimes: dict[str, Restore
 
 @pytest.mark.skipif(not (MODEL_DIR / INT8_ONNX[ENCODER_ONNX]).exists(), reason="no int8 graphs exported")
 def test_the_int8_graphs_keep_the_float_graphs_choices(runtimes: dict[str, Restorer]) -> None:
-    """The int8 graphs restoring runs (export_restore_onnx.py --int8) choose as the float ones
+    """The int8 graphs restoring runs (export_restore_onnx.py) choose as the float ones
     after the rescoring, on the sample OCR text and the garbled seeds when present."""
     text = OCR_TEXT.read_text(encoding="utf-8")
     text += "".join("\n" + p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("00[14]_*.txt")))

@@ -54,7 +54,7 @@ WEIGHTS, CONFIG, VOCAB = "model.safetensors", "config.json", "vocab.txt"
 # The ONNX export (scripts/export_restore_onnx.py); the decoder step only for seq2seq.
 CHARS_ONNX, ENCODER_ONNX, DECODER_ONNX = "chars.onnx", "encoder.onnx", "decoder-step.onnx"
 # The same two graphs with their feed-forward matmuls' weights in int8 (dynamic quantisation,
-# export_restore_onnx.py --int8): what restoring runs when they are there.
+# export_restore_onnx.py): what restoring runs when they are there.
 INT8_ONNX = {ENCODER_ONNX: "encoder-int8.onnx", DECODER_ONNX: "decoder-step-int8.onnx"}
 WEIGHTS_SHA256_KEY = "weights_sha256"  # ONNX metadata: the safetensors file the graph was exported from
 

@@ -61,6 +61,7 @@ from pipeline.vietnamese import normalize  # noqa: E402
 ANNOTATIONS = ROOT / "tests" / "data" / "segment"
 WAYS = {"scans": ".pdf.json", "restored eng OCR": ".eng.txt.json"}
 BINS = 10
+WORD_RIGHT_LOW = 0.9  # the review threshold of the word-right model alone (before the token-right model)
 SWEEP = (
     0.5,
     0.7,
@@ -151,11 +152,11 @@ class Tally:
     risks: list[tuple[float, bool]] = field(default_factory=list)  # (risk, wrong) for the threshold sweep
     breakdown: Breakdown = field(default_factory=Breakdown)
 
-    def add(self, document: Document, truth: list[str], kinds: list[tuple[bool, str, str]]) -> None:
+    def add(self, document: Document, truth: list[str], kinds: list[tuple[bool, str, str]], low: float = LOW) -> None:
         """`kinds`: per token (scored by the word-right model, token class, difference)."""
         tokens = [(tid, token) for tid, _, _, token in document.tokens()]
         right = right_or_wrong([normalize(token.text) for _, token in tokens], truth)
-        states = review_states(document)
+        states = review_states(document, low)
         self.pages += len(document.pages)
         for (tid, _token), ok, (scored, cls, diff) in zip(tokens, right, kinds, strict=True):
             state = states[tid]
@@ -213,7 +214,7 @@ def _pct(a: int, b: int) -> str:
     return "–" if not b else f"{100 * a / b:.1f} %"
 
 
-def with_word_right(document: Document, rows: list, lexicon: Mapping[str, float]) -> Document:
+def with_word_right(document: Document, rows: list, lexicon: Mapping[str, float], tokens: bool = True) -> Document:
     """The document as restore_page leaves it: the word-right probabilities of its scored
     tokens, then every token's token-right probability (restore/token_right.py), as
     restore_confidence."""
@@ -236,7 +237,10 @@ def with_word_right(document: Document, rows: list, lexicon: Mapping[str, float]
                 document.pages[page].lines[n].tokens[i].restore_confidence = round(float(p), 4)
                 scored[page][n, i] = (float(p), features)
     restored = {where[index][0] for index, _, _ in rows}
-    pages = [score_page(page, scored[p], lexicon) if p in restored else page for p, page in enumerate(document.pages)]
+    pages = [
+        score_page(page, scored[p], lexicon) if tokens and p in restored else page
+        for p, page in enumerate(document.pages)
+    ]
     document = document.model_copy(update={"pages": pages})
     document.provenance.models["restore_calibration"] = model.name
     return document
@@ -273,7 +277,7 @@ def main() -> int:
         (split, way, scoring): Tally()
         for split in ("tune", "heldout")
         for way in WAYS
-        for scoring in ("before", "after")
+        for scoring in ("before", "word-right only", "after")
     }
     for doc_id, split in sorted(splits.items()):
         if doc_id not in sources:
@@ -289,6 +293,8 @@ def main() -> int:
             document.provenance.models["restore_calibration"] = before_name
             kinds = token_kinds(document, rows, truth)
             tallies[split, way, "before"].add(document, truth, kinds)
+            only = with_word_right(document, rows, lexicon, tokens=False)
+            tallies[split, way, "word-right only"].add(only, truth, kinds, WORD_RIGHT_LOW)
             tallies[split, way, "after"].add(with_word_right(document, rows, lexicon), truth, kinds)
     out_of_fold = _out_of_fold()
     sweep = []
@@ -302,10 +308,11 @@ def main() -> int:
     breakdown = []
     for split in ("tune", "heldout"):
         for way in WAYS:
-            before, after = tallies[split, way, "before"].breakdown, tallies[split, way, "after"].breakdown
-            for what, value, wrong, missed in after.rows():
+            before, only = tallies[split, way, "before"].breakdown, tallies[split, way, "word-right only"].breakdown
+            for what, value, wrong, missed in tallies[split, way, "after"].breakdown.rows():
                 breakdown.append(
-                    f"| {split} | {way} | {what} | {value} | {wrong:,} | {before.missed[what, value]:,} | {missed:,} |"
+                    f"| {split} | {way} | {what} | {value} | {wrong:,} | {before.missed[what, value]:,} "
+                    f"| {only.missed[what, value]:,} | {missed:,} |"
                 )
     reliability = []
     for way in WAYS:
@@ -331,12 +338,14 @@ def main() -> int:
         "",
         f"- *before*: the lower of the OCR confidence and the calibrated network probability (`{before_name}`), "
         "words below 0.6 OCR confidence queued whatever restore made of them;",
-        "- *after*: the word-right model (`pipeline/restore/confidence.py`: OCR confidence, network, margin, "
-        "channel, lexicon and LM posterior of every word token restore scores), then the token-right model "
+        "- *word-right only*: the word-right model (`pipeline/restore/confidence.py`: OCR confidence, network, "
+        "margin, channel, lexicon and LM posterior of every word token restore scores), other tokens keeping "
+        f"their OCR confidence, queued below {WORD_RIGHT_LOW} (the review threshold it shipped with);",
+        "- *after*: the word-right model, then the token-right model "
         "(`pipeline/restore/token_right.py`) over every token, scored or not: the word-right probability and "
         "features, the token's shape (number, code, punctuation, casing), OCR confidence of it and its "
         "neighbours, lexicon cues of split and run-together words and the gaps between OCR boxes; both fitted "
-        "on the tune split by `scripts/fit_word_right.py`.",
+        f"on the tune split by `scripts/fit_word_right.py`; queued below LOW = {LOW}.",
         "",
         "| split | way in | confidence | words | wrong | error recall | queue precision | queued / 1,000 words "
         "| queued / wrong word | ECE |",
@@ -368,8 +377,8 @@ def main() -> int:
         "*extra*: an output word with no true word (mostly the two-column letterhead, read line by line "
         "across both columns: right words in the wrong order). Missed = wrong and not queued.",
         "",
-        "| split | way in | by | value | wrong | missed before | missed after |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| split | way in | by | value | wrong | missed before | missed word-right only | missed after |",
+        "|---|---|---|---|---:|---:|---:|---:|",
         *breakdown,
         "",
         "## Reliability (held-out)",

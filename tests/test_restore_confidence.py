@@ -24,6 +24,7 @@ from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
 from pipeline.restore.paths import MODEL_DIR
 from pipeline.restore.restorer import Evidence
 from pipeline.restore.tokens import split_token
+from pipeline.review.attention import LOW
 
 F = {name: i for i, name in enumerate(FEATURES)}
 
@@ -132,7 +133,8 @@ def test_a_tone_swapped_word_in_a_confident_line_is_less_likely_right_than_its_n
     assert [t.text for t in tokens] == words  # confident words keep their text ...
     p = {t.text: t.restore_confidence for t in tokens}
     assert all(v is not None for v in p.values())  # ... and every word gets a probability
-    assert p["triến"] < 0.5 < min(v for w, v in p.items() if w != "triến")  # type: ignore[operator]
+    # the least likely word, and queued for review (convert's vie correction would fix it first)
+    assert p["triến"] < min(LOW, *(v for w, v in p.items() if w != "triến"))  # type: ignore[type-var]
 
 
 def test_word_scores_can_be_turned_off_for_bulk_runs(tmp_path) -> None:

@@ -2,13 +2,15 @@
 
 A token's `risk` is the probability that its text is right. In a document restored with the
 word-right model (pipeline/restore/confidence.py; `provenance.models["restore_calibration"]`
-starts with `word-right`) that is its `restore_confidence`, which already weighs the OCR
-confidence with the restore network, the channel and the language model; a token restore did
-not score (numbers, codes, punctuation) falls back to its OCR confidence. In older documents it
-is the lower of the OCR and restore confidences (either may be absent: a text file has no OCR
-confidence, an unrestored word no restore confidence). It is the confidence the exports write
-(ALTO WC, hOCR x_wconf: `Token.machine_confidence`) for word-right documents. Levels, the
-colour scale of the review widget:
+starts with `word-right`) that is its `restore_confidence`: for words restore weighs, the OCR
+confidence combined with the restore network, the channel and the language model; for every
+token of a restored page, scored or not (numbers, codes, punctuation, words OCR split or ran
+together), the token-right model's probability on top of it (pipeline/restore/token_right.py).
+A token without one falls back to its OCR confidence. In older documents it is the lower of the
+OCR and restore confidences (either may be absent: a text file has no OCR confidence, an
+unrestored word no restore confidence). It is the confidence the exports write (ALTO WC, hOCR
+x_wconf, PAGE conf: `Token.machine_confidence`) for word-right documents. Levels, the colour
+scale of the review widget:
 
 - `low`       risk below `low` (LOW) or, in older documents, flagged `low-confidence` by convert
 - `doubtful`  below DOUBTFUL: shown, not queued
@@ -31,14 +33,14 @@ from pipeline.review.journal import open_conflict
 
 __all__ = ["DOUBTFUL", "LOW", "TokenReview", "review_states", "unknown_agency_tokens"]
 
-# The risk is the probability that the word is right (the word-right model, fitted and checked
-# for calibration on the rendered plans: benchmarks/review.md). LOW is the largest threshold
-# that queues at most 3 words per wrong word on both the vie scans and the restored
-# English-model OCR of the tune split, every token counted (scripts/bench_review.py: 0.9 queues
-# 1.7 and 1.6 per wrong word, 0.93 already 3.5 on the scans, whose numbers and punctuation keep
-# tesseract's confidence). DOUBTFUL is the next step of the scale.
-LOW = 0.9
-DOUBTFUL = 0.95
+# The risk is the probability that the token is right (the word-right and token-right models,
+# fitted and checked for calibration on the rendered plans: benchmarks/review.md). LOW is the
+# largest threshold that queues at most 3 tokens per wrong word on both the vie scans and the
+# restored English-model OCR of the tune split, every token counted, read from the out-of-fold
+# sweep of scripts/fit_word_right.py (0.92 queues 1.9 and 2.7 per wrong word; 0.94 already 4.1
+# on the English-model OCR). DOUBTFUL is the next step of the scale.
+LOW = 0.92
+DOUBTFUL = 0.96
 
 Level = Literal["low", "doubtful", "ok"]
 

@@ -241,6 +241,10 @@ def main() -> int:
             "page images."
         ),
         "",
+        "The correction (restore/vie.py): the vie channel `corpora/restore_noise_vie.json` was fitted on the tune "
+        "plans' own vie OCR and its decoder weights chosen on them (scripts/fit_vie_channel.py, with an LM that "
+        "never counted the plans); *correct words changed* = words right without the correction that it changed.",
+        "",
         (
             f"The correction's LM: `{args.correction_lm}`, which never counted the plans' text."
             if args.correction_lm

@@ -219,6 +219,22 @@ def _sweep(p: np.ndarray, wrong: np.ndarray) -> dict[str, list[float | None]]:
     }
 
 
+def dumps(payload: dict[str, object]) -> str:
+    """The model as JSON: readable, except the token-right trees, one line each way in (thousands of
+    numbers that no one reads one per line)."""
+    rest = {key: value for key, value in payload.items() if key != "tokens"}
+    text = json.dumps(rest, ensure_ascii=False, indent=1)
+    if "tokens" not in payload:
+        return text + "\n"
+    tokens = payload["tokens"]
+    assert isinstance(tokens, dict)
+    maps = ",\n".join(
+        f"  {json.dumps(way)}: {json.dumps(m, separators=(',', ':'))}" for way, m in tokens["maps"].items()
+    )
+    part = f'{{\n  "features": {json.dumps(tokens["features"])},\n  "maps": {{\n{maps}\n  }}\n }}'
+    return text[:-2] + f',\n "tokens": {part}\n}}\n'
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "plan-scans")
@@ -265,7 +281,7 @@ def main() -> int:
                 "recall / queued per wrong": _sweep(p, ~ok),
             }
     payload["report"] = report
-    atomic_write_text(args.output, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(args.output, dumps(payload))
     print(json.dumps(report, indent=1))
     print(f"→ {args.output}")
     return 0

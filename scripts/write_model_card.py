@@ -24,10 +24,12 @@ from pipeline.restore.model import RestoreConfig, load_model, model_id  # noqa: 
 from pipeline.restore.noise import NoiseModel  # noqa: E402
 
 
-def training_time(log: Path) -> str:
-    """Wall-clock hours of training between consecutive log lines (gaps over 10 min = pauses)."""
+def training_time(log: Path, metrics: dict) -> str:
+    """Wall-clock hours of training between consecutive log lines (gaps over 10 min = pauses); without
+    the log (data/ is not kept), the hours metrics.json recorded when the card was first written."""
     if not log.exists():
-        return "unknown (log not found)"
+        hours = metrics.get("training_hours")
+        return f"{hours:.2f} h of wall-clock on 2 CPU cores (shared with other work)" if hours else "unknown"
     stamps = []
     for line in log.read_text(encoding="utf-8").splitlines():
         match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", line)
@@ -187,7 +189,7 @@ def main() -> None:
         "## Training",
         f"- Steps: {metrics['step']} (batches of 48 lines), AdamW, warm-up then cosine decay, "
         "scripts/train_restore.py; resumable checkpoints (weights and optimizer state as safetensors).",
-        f"- Time: {training_time(args.log)}.",
+        f"- Time: {training_time(args.log, metrics)}.",
         "",
         "## Dev accuracy at export (word tokens, 1,200 lines kept out of training)",
         "",
@@ -312,36 +314,46 @@ def calibration_section(model: Path) -> list[str]:
 
 def word_right_section(model: Path) -> list[str]:
     """What word_right.json (scripts/fit_word_right.py) does and how well, from its own report."""
+    from pipeline.review.attention import LOW
+
     path = model / "word_right.json"
     if not path.exists():
         return []
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = []
+    rows, thresholds = [], []
     for name, r in data.get("report", {}).items():
-        sweep = r["recall / queued per wrong"]
+        sweep = r.get("sweep") or r["recall / queued per wrong"]
+        thresholds = thresholds or list(sweep)
         cells = " | ".join(f"{100 * v[0]:.0f} % / {v[1]:.1f}" for v in sweep.values())
-        rows.append(f"| {name} | {r['words scored']:,} | {r['wrong scored']:,} | {r['wrong unscored']:,} "
-                    f"| {r['ece']:.3f} | {cells} |")  # fmt: skip
-    thresholds = list(next(iter(data.get("report", {}).values()))["recall / queued per wrong"]) if rows else []
+        counts = f"{r['tokens']:,} | {r['wrong']:,}" if "tokens" in r else "– | –"
+        rows.append(f"| {name} | {counts} | {r['ece']:.3f} | {cells} |")
+    tokens = (
+        "Every token then gets the token-right model's probability (pipeline/restore/token_right.py, in the same "
+        "file): boosted trees over the word-right probability and features, the token's shape (number, code, "
+        "punctuation, list marker, inner capitals), the OCR confidence of the token and its neighbours, lexicon "
+        "cues (a syllable, joining it with a neighbour or cutting it in two gives syllables) and box gaps, then "
+        "an isotonic map: numbers, codes, punctuation and split or run-together words are judged too. "
+        if "tokens" in data
+        else ""
+    )
     return [
-        "### The word-right model: restore_confidence",
+        "### The word-right and token-right models: restore_confidence",
         "",
-        f"`word_right.json` ({data['id']}, pipeline/restore/confidence.py) is what `restore_confidence` is now: the "
-        "probability that a word's final text is right. A logistic regression over what restore knows of the "
+        f"`word_right.json` ({data['id']}, pipeline/restore/confidence.py) is what `restore_confidence` is: the "
+        "probability that a token's final text is right. A logistic regression over what restore knows of a "
         "word (the network's probability of the final text and its margin to the runner-up, whether the LM "
         "rescoring overruled the network, a local posterior of the final text among its candidates given its "
-        "neighbours, by network + LM and by the LM alone, the channel log-probability, lexicon membership of the "
-        "word as read and as written, glyphs, length, tesseract's confidence, the kind of outcome) and an "
-        "isotonic map of its output, one per way in (`ocr`: vie OCR tokens, every word scored, `text`: "
-        f"restored text), fitted on the {data['fitted_on']}. The calibration map above is only used without it. "
-        "Error recall / words queued per wrong word at each threshold (wrong words restore did not score, "
-        "numbers, codes and words lost or split in alignment, count as missed):",
+        "neighbours, the channel log-probability, lexicon membership, glyphs, length, tesseract's confidence, "
+        "the kind of outcome) and an isotonic map, one per way in (`ocr`: vie OCR tokens, `text`: restored "
+        f"text), fitted on the {data['fitted_on']}. {tokens}The calibration map above is only used without it. "
+        "Error recall / words queued per wrong word at each threshold (*out of fold*: the tune documents scored "
+        "by models fitted without them, what the threshold is chosen on):",
         "",
-        "| split, way in | words scored | wrong scored | wrong unscored | ECE | " + " | ".join(thresholds) + " |",
-        "|---|---:|---:|---:|---:|" + "---:|" * len(thresholds),
+        "| split, way in | tokens | wrong | ECE | " + " | ".join(thresholds) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(thresholds),
         *rows,
         "",
-        "The review queues words below 0.9 (pipeline/review/attention.py, LOW); the whole queue, held-out, "
+        f"The review queues tokens below {LOW} (pipeline/review/attention.py, LOW); the whole queue, held-out, "
         "before and after, is in benchmarks/review.md.",
         "",
     ]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from lxml import etree
 from PIL import Image
 
+from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
 from pipeline.synth import PageStyle, RenderedPage, degrade, plan_paragraphs, render_pages, scanned
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +128,14 @@ def valid_alto(schemas_dir: Path) -> Validator:
 @pytest.fixture(scope="session")
 def valid_page(schemas_dir: Path) -> Validator:
     return _validator(_schema(schemas_dir, "pagecontent-2019-07-15.xsd"))
+
+
+def lm_from_sentences(sentences: list[str]) -> NgramLM:
+    """A tiny syllable LM counted from the sentences, nothing pruned: pure tests of decoding."""
+    units = [line_units(s) for s in sentences]
+    vocab = [*SPECIALS, *sorted({u for line in units for u in line} - set(SPECIALS))]
+    index = {u: i for i, u in enumerate(vocab)}
+    counts = NgramCounts(len(vocab))
+    for line in units:
+        counts.add([index[u] for u in line])
+    return NgramLM.estimate(counts, vocab, min2=1, min3=1)

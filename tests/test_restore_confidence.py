@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import lm_from_sentences
 
 from pipeline.document import Line, Page, Token
 from pipeline.restore.api import get_restorer, restore_page
@@ -20,7 +21,6 @@ from pipeline.restore.confidence import (
     local_posteriors,
 )
 from pipeline.restore.lattice import DecoderSettings
-from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
 from pipeline.restore.paths import MODEL_DIR
 from pipeline.restore.restorer import Evidence
 from pipeline.restore.tokens import split_token
@@ -70,18 +70,8 @@ def test_features_describe_the_final_text() -> None:
     assert glyphs[0, F["glyphs"]] == 1
 
 
-def _lm(sentences: list[str]) -> NgramLM:
-    units = [line_units(s) for s in sentences]
-    vocab = [*SPECIALS, *sorted({u for line in units for u in line} - set(SPECIALS))]
-    index = {u: i for i, u in enumerate(vocab)}
-    counts = NgramCounts(len(vocab))
-    for line in units:
-        counts.add([index[u] for u in line])
-    return NgramLM.estimate(counts, vocab, min2=1, min3=1)
-
-
 def test_the_local_posterior_prefers_what_the_lm_saw_between_the_neighbours() -> None:
-    lm = _lm(["kế hoạch triển khai thực hiện"] * 5 + ["triền sông"])
+    lm = lm_from_sentences(["kế hoạch triển khai thực hiện"] * 5 + ["triền sông"])
     line = [
         _evidence("hoạch", [("hoạch", "copy", 0.0, -5.0)], [1.0], 0),
         _evidence("triến", [("triển", "word", -2.0, -6.0), ("triến", "copy", -0.1, OOV_LOGP)], [0.5, 0.5], 0),

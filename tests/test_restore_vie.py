@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import lm_from_sentences
 
 from pipeline.document import Line, Page, Token
 from pipeline.options import Options
 from pipeline.restore.candidates import CandidateGenerator
 from pipeline.restore.channel import Channel, ChannelSettings
-from pipeline.restore.ngram import SPECIALS, NgramCounts, NgramLM, line_units
+from pipeline.restore.ngram import line_units
 from pipeline.restore.noise import NoiseModel
 from pipeline.restore.paths import has_model
 from pipeline.restore.vie import (
@@ -39,19 +40,9 @@ SENTENCES = [
 PAIRS = [("triến", "triển"), ("đối mới", "đổi mới"), ("chỉ", "chi"), ("đữ liệu", "dữ liệu")]
 
 
-def build_lm(sentences: list[str]) -> NgramLM:
-    units = [line_units(s) for s in sentences]
-    vocab = [*SPECIALS, *sorted({u for line in units for u in line} - set(SPECIALS))]
-    index = {u: i for i, u in enumerate(vocab)}
-    counts = NgramCounts(len(vocab))
-    for line in units:
-        counts.add([index[u] for u in line])
-    return NgramLM.estimate(counts, vocab, min2=1, min3=1)
-
-
 @pytest.fixture(scope="module")
 def corrector() -> VieCorrector:
-    lm = build_lm(SENTENCES)
+    lm = lm_from_sentences(SENTENCES)
     clean = [s.lower() for s in SENTENCES]
     noise = NoiseModel.fit([*PAIRS, *((s, s) for s in clean * 20)])
     channel = Channel(noise, ChannelSettings(**CHANNEL_SETTINGS))

@@ -87,11 +87,12 @@ def ocr_image(
     return page
 
 
-def restore_lines(lines: list[str]) -> list:  # list[RestoredLine]; the model is loaded on first use
-    """Restore Vietnamese in lines of English-model OCR text; same lines and tokens out as in."""
+def restore_lines(lines: list[str], running: bool = False) -> list:  # list[RestoredLine]; model loaded on first use
+    """Restore Vietnamese in lines of English-model OCR text; same lines and tokens out as in.
+    `running`: the lines are one text in reading order (read across line ends, labels repaired)."""
     from pipeline.restore.api import restore_lines as restore
 
-    return restore(lines)
+    return restore(lines, running=running)
 
 
 def _restore_pages(pages: list[Page], options: Options, models: dict[str, str], warnings: list[str]) -> list[Page]:

@@ -101,8 +101,7 @@ def test_the_numpy_batch_trains_the_torch_model(untrained: Restorer) -> None:
 def test_runs_join_consecutive_lines_with_tokens_and_the_windows_of_one_line() -> None:
     from pipeline.restore.restorer import _run_groups
 
-    lines = [["a"], ["b"], [], ["c"], ["d"], ["e"]]
     windows = [0, 1, 3, 3, 4, 5]  # line 2 has no tokens; line 3 is long: two windows
-    assert _run_groups(windows, lines, None) == [[0], [1], [2, 3], [4], [5]]
-    assert _run_groups(windows, lines, [0] * 6) == [[0, 1], [2, 3, 4, 5]]
-    assert _run_groups(windows, lines, [0, 0, 0, 0, 1, 1]) == [[0, 1], [2, 3], [4, 5]]
+    assert _run_groups(windows, None) == [[0], [1], [2, 3], [4], [5]]
+    assert _run_groups(windows, [0] * 6) == [[0, 1], [2, 3, 4, 5]]
+    assert _run_groups(windows, [0, 0, 0, 0, 1, 1]) == [[0, 1], [2, 3], [4, 5]]

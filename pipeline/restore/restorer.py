@@ -256,7 +256,7 @@ class Restorer:
                 scored[w] = [
                     (x.piece, x.candidates, probs[row, j, : len(x.candidates)]) for j, x in enumerate(slots[row])
                 ]
-        choices = self._choices(scored, _run_groups([n for n, _ in windows], lines, runs))
+        choices = self._choices(scored, _run_groups([n for n, _ in windows], runs))
         out: list[list[RestoredToken]] = [[] for _ in lines]
         line_pieces: list[list[Piece]] = [[] for _ in lines]
         if evidence is not None:
@@ -334,11 +334,10 @@ class Restorer:
         return out
 
 
-def _run_groups(
-    window_lines: Sequence[int], lines: Sequence[Sequence[str]], runs: Sequence[int] | None
-) -> list[list[int]]:
+def _run_groups(window_lines: Sequence[int], runs: Sequence[int] | None) -> list[list[int]]:
     """Windows (given the line of each, in order) grouped into runs of running text: consecutive
-    lines with the same run id and tokens; the windows of one long line always go together."""
+    lines with the same run id (a line without tokens has no window, so it ends a run); the
+    windows of one long line always go together."""
     groups: list[list[int]] = []
     previous = -1
     for w, n in enumerate(window_lines):

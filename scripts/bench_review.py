@@ -339,7 +339,8 @@ def main() -> int:
         f"- *before*: the lower of the OCR confidence and the calibrated network probability (`{before_name}`), "
         "words below 0.6 OCR confidence queued whatever restore made of them;",
         "- *word-right only*: the word-right model (`pipeline/restore/confidence.py`: OCR confidence, network, "
-        "margin, channel, lexicon and LM posterior of every word token restore scores), other tokens keeping "
+        "margin, channel, lexicon, the LM posterior with the neighbours fixed and the lattice posterior "
+        "(forward–backward, `pipeline/restore/posterior.py`) of every word token restore scores), other tokens keeping "
         f"their OCR confidence, queued below {WORD_RIGHT_LOW} (the review threshold it shipped with);",
         "- *after*: the word-right model, then the token-right model "
         "(`pipeline/restore/token_right.py`) over every token, scored or not: the word-right probability and "

@@ -19,6 +19,7 @@ The held-out split is scored only with --heldout (once, at the end). Features ar
 DATA/word-right-features-<features>.npz (`--fresh` computes them again).
 
     .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh] [--heldout]
+        [--without FEATURE ...] [-o OUTPUT]
 """
 
 from __future__ import annotations
@@ -241,6 +242,15 @@ def main() -> int:
     parser.add_argument("-o", "--output", type=Path, default=MODEL_DIR / WORD_RIGHT_FILE)
     parser.add_argument("--fresh", action="store_true", help="compute the features again")
     parser.add_argument("--heldout", action="store_true", help="score the held-out split too (once, at the end)")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=FEATURES,
+        metavar="FEATURE",
+        help="fit as if this word-right feature were absent (its column zeroed: no coefficient, no split), "
+        "to compare the out-of-fold figures with and without it on the same cached features",
+    )
     args = parser.parse_args()
     signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
     cache = args.data / f"word-right-features-{signature}.npz"
@@ -249,7 +259,12 @@ def main() -> int:
     else:
         found = collect(args.data)
         np.savez_compressed(cache, **found)
-    stamp = f"word-right-{time.strftime('%Y%m%d')}-{int(found['token_tune'].sum())}"
+    for name in args.without:  # a constant column: the regression's is standardised to 0, no tree splits on it
+        found["features"][:, FEATURES.index(name)] = 0.0
+    # the features' signature too: two fits of one day on other features are other models
+    stamp = f"word-right-{time.strftime('%Y%m%d')}-{int(found['token_tune'].sum())}-{signature[:6]}"
+    if args.without:
+        stamp += "-without-" + "-".join(args.without)
     payload = {
         "id": stamp,
         "fitted_on": "tune split of the rendered development plans: vie OCR of the scans and English-model OCR, "

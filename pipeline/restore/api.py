@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.labels import opening_label_repairs
 from pipeline.restore.calibration import default_calibration
 from pipeline.restore.confidence import default_word_right, final_index, line_features, local_posteriors
+from pipeline.restore.posterior import lattice_posteriors
 from pipeline.restore.restorer import MODEL_DIR, Evidence, RestoredLine, RestoredToken, Restorer
 from pipeline.restore.token_right import score_page
 from pipeline.restore.tokens import split_token
@@ -194,6 +195,8 @@ def restore_page_features(
     )
     lines = list(page.lines)
     rows: list[tuple[int, int, str, np.ndarray]] = []
+    # the lines to score: (index of their evidence, line index, final candidates, restore results)
+    pending: list[tuple[int, int, list[int], Sequence[RestoredToken]]] = []
     for m, (n, results) in enumerate(zip(todo, restored, strict=True)):
         tokens, finals = [], []
         for i, (token, result) in enumerate(zip(lines[n].tokens, results, strict=True)):
@@ -219,9 +222,14 @@ def restore_page_features(
             update = {"text": result.text, "restore_confidence": confidence, "flags": flags}
             tokens.append(token.model_copy(update=update))
         lines[n] = lines[n].model_copy(update={"tokens": tokens})
-        if not score:
-            continue
-        assert restorer.rescorer is not None
+        if score:
+            pending.append((m, n, finals, results))
+    if not pending:
+        return page.model_copy(update={"lines": lines}), rows
+    assert restorer.rescorer is not None
+    # The lattice marginals of the page's lines together (one forward–backward, as rescoring decodes them)
+    lattices = lattice_posteriors(*restorer.rescorer, [evidence[m] for m, *_ in pending], [f for _, _, f, _ in pending])
+    for (m, n, finals, results), lattice in zip(pending, lattices, strict=True):
         posteriors = local_posteriors(*restorer.rescorer, evidence[m], finals)
         features = line_features(
             evidence[m],
@@ -230,6 +238,7 @@ def restore_page_features(
             [t.ocr_confidence for t in page.lines[n].tokens],
             [r.kind == "name" for r in results],
             [r.kind == "place" for r in results],
+            lattice,
         )
         for i, (token, result) in enumerate(zip(page.lines[n].tokens, results, strict=True)):
             if evidence[m][i].piece.kind == "word" and result.kind in ("word", "name", "place"):

@@ -8,6 +8,8 @@ restore knows of every word token when it decides it (`Evidence`, a hook of Rest
   whether the final text is its argmax and whether the restorer chose it;
 - the n-gram LM: a local posterior of the final text among the token's candidates given the
   final texts of its neighbours (network + LM, as the rescoring weighs them), and the LM's alone;
+  and the lattice marginal of the final text, its neighbours summed out by forward–backward over
+  the rescoring lattice (restore/posterior.py);
 - the channel and the lexicon: log P(read | final), the lexicon prior, whether the token as
   read and its final text are known syllables, glyphs that are no letters, length;
 - tesseract's confidence when the word was OCR'd (vie scans), and the kind of outcome (kept,
@@ -70,6 +72,7 @@ FEATURES = (
     "place",  # a place name from the administrative-unit list
     "ocr",  # tesseract's confidence (0 without)
     "ocr_logit",  # its logit, clipped to ±6
+    "lattice_logit",  # logit of the lattice marginal (restore/posterior.py: neighbours summed out), ±14
 )
 
 
@@ -158,8 +161,10 @@ def line_features(
     ocr: Sequence[float | None],
     names: Sequence[bool],
     places: Sequence[bool],
+    lattice: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """[tokens, len(FEATURES)] features of a line's tokens (rows of non-words are zeros)."""
+    """[tokens, len(FEATURES)] features of a line's tokens (rows of non-words are zeros);
+    `lattice`: the log lattice marginal of each final text (posterior.lattice_posteriors)."""
     share = _vietnamese_share([ev.piece for ev in line])
     rows = np.zeros((len(line), len(FEATURES)))
     for j, ev in enumerate(line):
@@ -197,9 +202,15 @@ def line_features(
             float(places[j]),
             0.0 if conf is None else conf,
             max(-6.0, min(6.0, logit)),
+            0.0 if lattice is None else _marginal_logit(lattice[j]),
         )
     rows[:, 1] = np.clip(rows[:, 1], -14.0, 14.0)
     return rows
+
+
+def _marginal_logit(log_p: float) -> float:
+    """log p − log(1 − p), clipped to ±14 (p = 1 to float precision is common on clear words)."""
+    return max(-14.0, min(14.0, log_p - math.log(max(-math.expm1(log_p), 1e-12))))
 
 
 @dataclass(frozen=True)
@@ -220,15 +231,18 @@ class WordRight:
     features: tuple[str, ...] = FEATURES
 
     def __call__(self, rows: np.ndarray, way: str) -> np.ndarray:
-        """Probability that each row's word is right."""
+        """Probability that each row's word is right (rows of FEATURES: the model's columns used)."""
         m = self.maps[way]
-        z = ((np.asarray(rows, dtype=float) - m.mean) / m.scale) @ m.coef + m.intercept
+        x = np.asarray(rows, dtype=float)
+        if self.features != FEATURES:
+            x = x[..., [FEATURES.index(f) for f in self.features]]
+        z = ((x - m.mean) / m.scale) @ m.coef + m.intercept
         return np.interp(1.0 / (1.0 + np.exp(-z)), m.knots[0], m.knots[1])
 
     @classmethod
     def load(cls, path: Path) -> WordRight:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES:
+        if not set(data["features"]) <= set(FEATURES):  # a model fitted without a newer feature still runs
             raise ValueError(f"{path}: fitted on other features; refit with scripts/fit_word_right.py")
         return cls.load_dict(data)
 
@@ -245,7 +259,7 @@ class WordRight:
             )
             for way, m in data["maps"].items()
         }
-        return cls(maps, name=str(data["id"]))
+        return cls(maps, name=str(data["id"]), features=tuple(data.get("features", FEATURES)))
 
 
 @cache

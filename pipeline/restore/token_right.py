@@ -27,6 +27,7 @@ need only the tokens and the lexicon's log priors.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -285,9 +286,15 @@ class TokenRight:
 
     @classmethod
     def load_dict(cls, data: dict[str, Any], name: str = "none") -> TokenRight:
-        if tuple(data["features"]) != TOKEN_FEATURES:
+        if not set(data["features"]) <= set(TOKEN_FEATURES):
             raise ValueError("token-right model fitted on other features; refit with scripts/fit_word_right.py")
         trees = {way: Trees.load_dict(m) for way, m in data["maps"].items()}
+        if tuple(data["features"]) != TOKEN_FEATURES:  # fitted without a newer feature: its columns of TOKEN_FEATURES
+            column = np.array([TOKEN_FEATURES.index(f) for f in data["features"]], dtype=np.int64)
+            trees = {
+                way: dataclasses.replace(t, feature=np.where(t.feature >= 0, column[np.maximum(t.feature, 0)], -1))
+                for way, t in trees.items()
+            }
         knots = {
             way: (np.array(m["iso_x"], dtype=float), np.array(m["iso_y"], dtype=float))
             for way, m in data["maps"].items()

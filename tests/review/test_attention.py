@@ -44,13 +44,13 @@ def test_levels_follow_the_lower_of_ocr_and_restore_confidence() -> None:
     document = _document([])
     tokens = [token for _, _, _, token in document.tokens()]
     tokens[0].ocr_confidence, tokens[0].restore_confidence = 0.97, 0.4
-    tokens[1].ocr_confidence = 0.93
+    tokens[1].ocr_confidence = 0.95
     tokens[2].ocr_confidence = 0.99
     tokens[3].flags = ["low-confidence"]
     states = list(review_states(document).values())
     assert [(s.level, s.risk) for s in states[:4]] == [
         ("low", 0.4),
-        ("doubtful", 0.93),
+        ("doubtful", 0.95),
         ("ok", 0.99),
         ("low", None),
     ]

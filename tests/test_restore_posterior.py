@@ -21,7 +21,7 @@ from pipeline.restore.posterior import forward_backward, forward_backward_lines,
 from pipeline.restore.viterbi import Slot, make_slot, viterbi
 from pipeline.vietnamese import normalize
 
-TOL = 1e-5  # float32 sums of the LM log-probs (a wrong path or state set is off by far more)
+TOL = 1e-9  # the sums in another order (a wrong path or state set is off by far more)
 ROOT = Path(__file__).resolve().parents[1]
 OCR_TEXT = ROOT / "samples" / "archive" / "text" / "ke-hoach-2316-ocr-eng.txt"
 
@@ -50,7 +50,7 @@ def _random_slots(lm: NgramLM, rng: random.Random, tokens: int, candidates: int)
 
 def _path_score(lm: NgramLM, slots: Sequence[Slot], path: Sequence[int], weight: float, start: int) -> float:
     """Slot scores + weight × the LM's log-prob of the path's units after (<none>, start), summed in
-    float64 (the lattice sums a candidate's inner units in float32: TOL is that rounding)."""
+    float64."""
     seq = [NONE, start, *(u for slot, c in zip(slots, path, strict=True) for u in slot.units[c])]
     lm_part = 0.0
     if len(seq) > 2:

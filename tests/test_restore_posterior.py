@@ -15,9 +15,9 @@ import pytest
 from conftest import lm_from_sentences
 
 from pipeline.restore import posterior
-from pipeline.restore.lattice import _start, rescore_lines
+from pipeline.restore.lattice import _start, line_lattice, rescore_lines
 from pipeline.restore.ngram import BOS, NONE, NgramLM
-from pipeline.restore.posterior import forward_backward, forward_backward_lines, lattice_posteriors, line_lattice
+from pipeline.restore.posterior import forward_backward, forward_backward_lines, lattice_posteriors
 from pipeline.restore.viterbi import Slot, make_slot, viterbi
 from pipeline.vietnamese import normalize
 

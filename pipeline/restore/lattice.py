@@ -34,6 +34,7 @@ __all__ = [
     "NgramRestorer",
     "RescoredRestorer",
     "Slot",
+    "line_lattice",
     "make_slot",
     "rescore_choices",
     "rescore_lines",
@@ -191,6 +192,36 @@ def rescore_lines(
 _CHUNK_CELLS = 1 << 17  # lines × longest line per decoding: some 20,000 tokens of OCR lines
 
 
+def line_lattice(
+    lm: NgramLM, s: DecoderSettings, line: Sequence[tuple[Piece, Sequence[Candidate], np.ndarray]]
+) -> tuple[list[Slot], list[list[int]]]:
+    """The slots rescoring builds for one line of (piece, candidates, probs): the candidates kept (the
+    model's best, and the copy on a line written in Vietnamese letters), their scores and LM units;
+    and, per slot, the candidate index of each. The Viterbi and the posterior read the same lattice."""
+    slots, kept = [], []
+    bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
+    for piece, cands, probs in line:
+        keep = [0]
+        if piece.kind != "word":
+            units = [lm.ids(token_units(piece.output()))]
+        else:
+            order = np.argsort(-probs)[: s.candidates]
+            keep = order[probs[order] >= s.min_model_prob].tolist() or [int(np.argmax(probs))]
+            if bonus:
+                copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
+                if copy is not None and copy not in keep:
+                    keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
+            units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
+        chosen = probs[keep].tolist()  # one read of the kept probabilities, not one numpy scalar each
+        logp = [
+            s.model_weight * math.log(max(p, 1e-12)) + bonus * (cands[i].kind == "copy")
+            for i, p in zip(keep, chosen, strict=True)
+        ]
+        slots.append(make_slot(lm, units, logp))
+        kept.append(keep)
+    return slots, kept
+
+
 def _rescore_chunk(
     lm: NgramLM,
     s: DecoderSettings,
@@ -201,27 +232,7 @@ def _rescore_chunk(
     """Decode lines[i] for i in chunk into out[i]."""
     lattices, kept_lines = [], []
     for line in (lines[i] for i in chunk):
-        slots, kept = [], []
-        bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
-        for piece, cands, probs in line:
-            keep = [0]
-            if piece.kind != "word":
-                units = [lm.ids(token_units(piece.output()))]
-            else:
-                order = np.argsort(-probs)[: s.candidates]
-                keep = order[probs[order] >= s.min_model_prob].tolist() or [int(np.argmax(probs))]
-                if bonus:
-                    copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
-                    if copy is not None and copy not in keep:
-                        keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
-                units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-            chosen = probs[keep].tolist()
-            logp = [
-                s.model_weight * math.log(max(p, 1e-12)) + bonus * (cands[i].kind == "copy")
-                for i, p in zip(keep, chosen, strict=True)
-            ]
-            slots.append(make_slot(lm, units, logp))
-            kept.append(keep)
+        slots, kept = line_lattice(lm, s, line)
         lattices.append(slots)
         kept_lines.append(kept)
     starts = [_start([p for p, _, _ in lines[i]]) for i in chunk]

@@ -23,14 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.restore.candidates import Candidate
-from pipeline.restore.lattice import _CHUNK_CELLS, DecoderSettings, _start, _units, _vietnamese_share
-from pipeline.restore.ngram import NONE, NgramLM, token_units
+from pipeline.restore.lattice import _CHUNK_CELLS, DecoderSettings, _start, line_lattice
+from pipeline.restore.ngram import NONE, NgramLM
 from pipeline.restore.restorer import Evidence
-from pipeline.restore.tokens import Piece
-from pipeline.restore.viterbi import MANY_PAIRS, Slot, _best_into, _lm_scores, _States, _Table, make_slot
+from pipeline.restore.viterbi import MANY_PAIRS, Slot, _best_into, _lm_scores, _States, _Table
 
-__all__ = ["Marginals", "forward_backward", "forward_backward_lines", "lattice_posteriors", "line_lattice"]
+__all__ = ["Marginals", "forward_backward", "forward_backward_lines", "lattice_posteriors"]
 
 _FLOOR = math.log(1e-6)  # log marginal of a final text off the lattice (not among the kept candidates)
 
@@ -149,33 +147,6 @@ def forward_backward_lines(
         )
         for i, slots in enumerate(lines)
     ]
-
-
-def line_lattice(
-    lm: NgramLM, s: DecoderSettings, line: Sequence[tuple[Piece, Sequence[Candidate], np.ndarray]]
-) -> tuple[list[Slot], list[list[int]]]:
-    """The slots rescoring builds for one line of (piece, candidates, probs) (lattice._rescore_chunk:
-    the candidates kept, their scores and units) and, per slot, the candidate index of each."""
-    slots, kept = [], []
-    bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
-    for piece, cands, probs in line:
-        keep = [0]
-        if piece.kind != "word":
-            units = [lm.ids(token_units(piece.output()))]
-        else:
-            order = np.argsort(-probs)[: s.candidates]
-            keep = order[probs[order] >= s.min_model_prob].tolist() or [int(np.argmax(probs))]
-            if bonus:
-                copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
-                if copy is not None and copy not in keep:
-                    keep.append(copy)
-            units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-        logp = [
-            s.model_weight * math.log(max(float(probs[i]), 1e-12)) + bonus * (cands[i].kind == "copy") for i in keep
-        ]
-        slots.append(make_slot(lm, units, logp))
-        kept.append(keep)
-    return slots, kept
 
 
 def lattice_posteriors(

@@ -26,7 +26,7 @@ import numpy as np
 from pipeline.restore.lattice import _CHUNK_CELLS, DecoderSettings, _start, line_lattice
 from pipeline.restore.ngram import NONE, NgramLM
 from pipeline.restore.restorer import Evidence
-from pipeline.restore.viterbi import MANY_PAIRS, Slot, _best_into, _lm_scores, _States, _Table
+from pipeline.restore.viterbi import MANY_PAIRS, Slot, _best_into, _lm_scores, _States, _Table, beam_per_line
 
 __all__ = ["Marginals", "forward_backward", "forward_backward_lines", "lattice_posteriors"]
 
@@ -89,17 +89,8 @@ def forward_backward_lines(
         nx = np.where(size == 0, states.x[s_idx], np.where(size == 1, states.y[s_idx], table.last[c, 0]))
         ny = np.where(size == 0, states.y[s_idx], np.where(size == 1, table.first[c], table.last[c, 1]))
         key = (pair_line * v + nx) * v + ny
-        keep = _best_into(key, total)  # viterbi's states: by key (so by line), then each line's beam
-        per_line = np.bincount(pair_line[keep], minlength=n)
-        if per_line.max(initial=0) > beam:
-            bounds = np.concatenate(([0], np.cumsum(per_line))).tolist()
-            parts = []
-            for i in range(n):
-                segment = keep[bounds[i] : bounds[i + 1]]
-                if len(segment) > beam:
-                    segment = segment[np.argpartition(-total[segment], beam)[:beam]]
-                parts.append(segment)
-            keep = np.concatenate(parts)
+        # viterbi's states: by key (so by line), then each line's beam
+        keep, _ = beam_per_line(_best_into(key, total), pair_line, total, n, beam)
         by_key = np.argsort(key[keep])
         sorted_keys = key[keep][by_key]
         at = np.minimum(np.searchsorted(sorted_keys, key), max(len(keep) - 1, 0))

@@ -165,17 +165,7 @@ def _step(lm: NgramLM, table: _Table, t: int, states: _States, count: np.ndarray
     pair_line = states.line[s_idx]
     key = (pair_line * v + nx) * v + ny  # the new state, within its line
     keep = _best_into(key, total)
-    per_line = np.array([len(keep)]) if n == 1 else np.bincount(pair_line[keep], minlength=n)
-    if len(keep) > beam and per_line.max() > beam:
-        bounds = np.concatenate(([0], np.cumsum(per_line))).tolist()
-        parts = []
-        for i in range(n):
-            segment = keep[bounds[i] : bounds[i + 1]]
-            if len(segment) > beam:
-                segment = segment[np.argpartition(-total[segment], beam)[:beam]]
-            parts.append(segment)
-        keep = np.concatenate(parts)
-        per_line = np.minimum(per_line, beam)
+    keep, per_line = beam_per_line(keep, pair_line, total, n, beam)
     k_size, k_c, k_s = size[keep], c[keep], s_idx[keep]
     # The context (x, y) of each new state, for the next step: the bigram (y, first) was just
     # looked up, a candidate's last two units once in the table.
@@ -285,3 +275,22 @@ def _best_into(key: np.ndarray, total: np.ndarray) -> np.ndarray:
     head = np.ones(len(order), bool)
     head[1:] = sorted_key[1:] != sorted_key[:-1]
     return order[head]
+
+
+def beam_per_line(
+    keep: np.ndarray, pair_line: np.ndarray, total: np.ndarray, n: int, beam: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept states (sorted by line, as _best_into leaves them) cut to each line's `beam` best
+    by `total`, and how many each line keeps: lines decoded together keep their own beams."""
+    per_line = np.array([len(keep)]) if n == 1 else np.bincount(pair_line[keep], minlength=n)
+    if len(keep) > beam and per_line.max(initial=0) > beam:
+        bounds = np.concatenate(([0], np.cumsum(per_line))).tolist()
+        parts = []
+        for i in range(n):
+            segment = keep[bounds[i] : bounds[i + 1]]
+            if len(segment) > beam:
+                segment = segment[np.argpartition(-total[segment], beam)[:beam]]
+            parts.append(segment)
+        keep = np.concatenate(parts)
+        per_line = np.minimum(per_line, beam)
+    return keep, per_line

@@ -98,9 +98,37 @@ def test_save_and_load_round_trip(lm: NgramLM, tmp_path: Path) -> None:
     loaded = NgramLM.load(path)
     assert loaded.vocab == lm.vocab
     x, y, w = (np.array([lm.index[u]]) for u in ("đơn", "vị", "chủ"))
-    assert np.array_equal(loaded.k3, lm.k3)  # keys exact (stored as deltas)
+    assert np.array_equal(loaded.k3, lm.k3)  # keys exact
     assert loaded.logprob(x, y, w)[0] == pytest.approx(lm.logprob(x, y, w)[0], abs=0.01)  # float16 on disk
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_the_keys_are_mapped_from_a_plain_npz(lm: NgramLM, tmp_path: Path) -> None:
+    path = tmp_path / "lm.npz"
+    lm.save(path)
+    loaded = NgramLM.load(path)
+    for keys in (loaded.k2, loaded.k3):  # read-only views of the file, not copies read into memory
+        assert not keys.flags.writeable and not keys.flags.owndata and keys.flags.aligned
+        assert isinstance(keys.base, np.memmap)
+    with np.load(path, allow_pickle=False) as data:  # still an npz any numpy reads
+        assert np.array_equal(data["k2"], lm.k2) and data["vocab"].tolist() == lm.vocab
+
+
+def test_an_lm_in_the_deflated_delta_format_still_loads(lm: NgramLM, tmp_path: Path) -> None:
+    path = tmp_path / "old.npz"
+    arrays = {"vocab": np.array(lm.vocab), "lp1": lm.lp1, "bow1": lm.bow1}
+    for name in ("k2", "k3"):
+        delta = np.diff(getattr(lm, name), prepend=0)
+        wide = delta >= 2**16
+        arrays[name + "_delta16"] = np.where(wide, 0, delta).astype(np.uint16)
+        arrays[name + "_wide_at"] = np.flatnonzero(wide).astype(np.int64)
+        arrays[name + "_wide"] = delta[wide].astype(np.int64)
+    arrays.update(lp2=lm.lp2.astype(np.float16), bow2=lm.bow2.astype(np.float16), lp3=lm.lp3.astype(np.float16))
+    np.savez_compressed(path, **arrays)
+    loaded = NgramLM.load(path)
+    assert np.array_equal(loaded.k2, lm.k2) and np.array_equal(loaded.k3, lm.k3)
+    assert loaded.k3.flags.owndata or not isinstance(loaded.k3.base, np.memmap)
+    assert np.allclose(loaded.lp3, lm.lp3, atol=0.01)
 
 
 def _slot_for(lm: NgramLM, options: list[tuple[str, float]]) -> Slot:

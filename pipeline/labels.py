@@ -103,12 +103,15 @@ def opening_label_repairs(lines: Sequence[Sequence[str]]) -> dict[int, str]:
     whose opening label OCR misread and whose sequence shows what it was:
     - a letter item `d)` after `d)` is `đ)`;
     - a Roman numeral of a heading in capitals written with look-alikes (`HI.`, `Ill.`, `H.`)
-      whose value is the next of the headings before it (`I.` starts a sequence again).
+      whose value is the next of the headings before it (`I.` starts a sequence again);
+    - a numeral that repeats the one before with its last stroke lost (`II.` after `II.` is
+      `III.`), unless the next heading shows otherwise; a repeated `I.` only when the next
+      heading is `III.`, since `I.` also starts a new part's sequence.
     The segmenter repairs the plan's structure the same way (segment/sections.py, tasks.py);
     this is the text's side, for restore."""
     repairs: dict[int, str] = {}
     letter: str | None = None
-    roman = 0
+    headings: list[tuple[int, str, str, int]] = []  # line, numeral as written, its punctuation, value
     for n, tokens in enumerate(lines):
         if not tokens:
             continue
@@ -121,12 +124,20 @@ def opening_label_repairs(lines: Sequence[Sequence[str]]) -> dict[int, str]:
             continue
         match = _ROMAN_OPENER.fullmatch(tokens[0])
         value = roman_value(match["label"]) if match and not match["label"].isdigit() else None  # 1. is Arabic
-        if match is None or value is None or not _capitals(tokens[1:]):
-            continue
-        if value == 1 and match["label"] in ("I", "l", "|"):
+        if match is not None and value is not None and _capitals(tokens[1:]):
+            headings.append((n, match["label"], match["rest"], value))
+    roman = 0
+    for k, (n, written, rest, value) in enumerate(headings):
+        after = headings[k + 1][3] if k + 1 < len(headings) else None
+        if value == roman and roman + 1 in _NAMES and _NAMES[roman + 1] == _NAMES[roman] + "I":
+            if after != roman + 1 and (roman > 1 or after == roman + 2):
+                roman += 1
+                repairs[n] = roman_name(roman) + rest
+                continue
+        if value == 1 and written in ("I", "l", "|"):
             roman = 1  # a new sequence (or a part numbering its sections again)
         elif value == roman + 1:
             roman = value
-            if match["label"] != roman_name(value):
-                repairs[n] = roman_name(value) + match["rest"]
+            if written != roman_name(value):
+                repairs[n] = roman_name(value) + rest
     return repairs

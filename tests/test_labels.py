@@ -91,3 +91,17 @@ def test_opening_labels_are_repaired_from_their_sequence() -> None:
     # a new list starts again at a); a numeral that is not the next one is left as written
     assert opening_label_repairs([["a)"], ["d)"], ["a)"], ["b)"]]) == {}
     assert opening_label_repairs([["I.", "A"], ["HI.", "B"]]) == {}
+
+
+def test_a_numeral_that_lost_its_last_stroke_is_the_next_one() -> None:
+    def heads(*numerals: str) -> list[list[str]]:
+        return [[numeral, "TIEU", "DE"] for numeral in numerals]
+
+    assert opening_label_repairs(heads("I.", "II.", "II.", "IV.")) == {2: "III."}
+    assert opening_label_repairs(heads("I.", "II.", "II.")) == {2: "III."}  # the last heading
+    assert opening_label_repairs(heads("I.", "I.", "III.")) == {1: "II."}
+    # I. again is a new part's sequence unless III. follows; II. II. III. does not say which II. is wrong
+    assert opening_label_repairs(heads("I.", "II.", "I.", "II.")) == {}
+    assert opening_label_repairs(heads("I.", "I.", "II.")) == {}
+    assert opening_label_repairs(heads("I.", "II.", "II.", "III.")) == {}
+    assert opening_label_repairs(heads("IV.", "IV.")) == {}  # IV less a stroke is not V

@@ -20,6 +20,7 @@ from pipeline.restore.vie import (
     VieChannel,
     VieCorrector,
     VieSettings,
+    case_repairs,
     correct_page,
     vie_channel,
 )
@@ -70,6 +71,28 @@ def test_correct_word_stays(corrector: VieCorrector) -> None:
 def test_casing_follows_the_input(corrector: VieCorrector) -> None:
     assert corrector.correct_tokens("KẾ HOẠCH PHÁT TRIẾN".split()) == "KẾ HOẠCH PHÁT TRIỂN".split()
     assert corrector.correct_tokens("Phát Triến kinh tế".split()) == "Phát Triển kinh tế".split()
+
+
+def test_a_word_read_in_the_wrong_case_follows_its_line(corrector: VieCorrector) -> None:
+    # vie OCR reads a short lower-case word in capitals (sở → SỞ) and one-letter abbreviations b/c as b/C
+    assert corrector.correct_tokens("Kinh phí của các SỞ.".split()) == "Kinh phí của các sở.".split()
+    assert corrector.correct_tokens("Kinh phí của các SỞ Tài chính".split()) == "Kinh phí của các Sở Tài chính".split()
+    assert corrector.correct_tokens("phát triển kinh tẾ".split()) == "phát triển kinh tế".split()
+    assert corrector.correct_tokens("- Sở Tài chính (b/C);".split()) == "- Sở Tài chính (b/c);".split()
+
+
+def test_capitals_that_belong_are_kept() -> None:
+    def known(word: str) -> bool:
+        return word in {"sở", "ai", "cp", "tế", "hđnd"}
+
+    for line in (
+        "trí tuệ nhân tạo (AI) và Nghị định CP",  # acronyms: no marked vowel
+        "SỞ TÀI CHÍNH",  # a heading
+        "SỞ Tài chính",  # a line's first word
+        "của HĐND SỞ",  # next to another capitalised word
+        "quản lý/SỞ iOS",  # not a one-letter pair; no Vietnamese mark
+    ):
+        assert case_repairs(line.split(), known) == line.split()
 
 
 def test_numbers_codes_and_acronyms_copied(corrector: VieCorrector) -> None:

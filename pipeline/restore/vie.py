@@ -15,7 +15,8 @@ lattice, not checked after it:
   unless the context makes a mark swap far likelier than tesseract's own reading: the copy
   carries the channel's identity probability plus an identity prior, tuned on the tune plans
   so that almost no correct word changes;
-- casing follows the input token (tokens.restore_case).
+- casing follows the input token (tokens.restore_case), except where the line shows vie OCR
+  read a short word in the wrong case (case_repairs: `cơ SỞ.` → cơ sở).
 
 The channel's reading settings and the decoder weights live in the same JSON as the table.
 """
@@ -25,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -222,8 +224,12 @@ class VieCorrector:
                 groups.append([(n, pieces, slots)])
             previous = n
         groups = [g for g in groups if any(len(slot.texts) > 1 for _, _, slots in g for slot in slots)]
-        if not groups:
-            return out  # nothing to choose: no lattice
+        if groups:
+            self._decode(groups, out)
+        return [case_repairs(tokens, self.generator.known) for tokens in out]
+
+    def _decode(self, groups: list[list[tuple[int, list[Piece], list[_Slot]]]], out: list[list[str]]) -> None:
+        """The groups' lines decoded together by Viterbi; a word chosen other than as read goes into out."""
         lattices = [[slot.lattice for _, _, slots in g for slot in slots] for g in groups]
         starts = [_start(g[0][1]) for g in groups]
         paths = viterbi_lines(self.lm, lattices, self.settings.lm_weight, starts, self.settings.beam)
@@ -233,7 +239,47 @@ class VieCorrector:
                 for i, (piece, slot, choice) in enumerate(zip(pieces, slots, here, strict=True)):
                     if choice:  # the word as read (choice 0) stays exactly as read: its case, its spelling
                         out[n][i] = piece.output(restore_case(piece.core, slot.texts[choice]))
-        return out
+
+
+# Letters whose capital has the shape of their lower case, only larger: alone, their case is a
+# guess for OCR (b/C for b/c).
+_ONE_SHAPE = frozenset("cosvwxz")
+_PAIR = re.compile(r"(?<![^\W\d_])[a-zđ]/(?P<b>[A-Z])(?![^\W\d_])")  # b/c, t/h: one letter each side, read b/C
+
+
+def case_repairs(tokens: Sequence[str], known: Callable[[str], bool]) -> list[str]:
+    """One line's tokens with the casing vie OCR got wrong made right; its letters stay:
+    - a syllable in capitals alone in running lower-case text (`cơ SỞ.`, `địa PHƯƠNG của`) is
+      lower case, title case before a title-case word (`các SỞ Y tế` → Sở); a capitalised word
+      next to another (acronyms, names) and a line's first word stay as read;
+    - a lower-case syllable that goes on in capitals (`tẾ`) is lower case;
+    - a pair of one-letter abbreviations whose second letter has one shape (`b/C`) is lower case.
+    Only a word with a marked vowel is recased, which no acronym has (AI, CP, HĐND stay), and
+    `known` must hold for it in lower case (a lexicon word)."""
+    cores = [core_of(t) for t in tokens]
+    words = [i for i, c in enumerate(cores) if c.isalpha()]
+    out = list(tokens)
+    for k, i in enumerate(words):
+        core = cores[i]
+        lower = core.lower()
+        new = core
+        if core.isupper() and _marked_vowel(core) and k and known(lower) and cores[words[k - 1]].islower():
+            after = cores[words[k + 1]] if k + 1 < len(words) and words[k + 1] == i + 1 else ""
+            if not (after.isupper() and len(after) > 1):  # Y of Sở Y tế is title case
+                new = lower[:1].upper() + lower[1:] if after[:1].isupper() else lower
+        elif core[:1].islower() and not core.islower() and known(lower) and _marked_vowel(core):
+            new = lower
+        if new != core:
+            out[i] = tokens[i].replace(core, new, 1)
+    for i, token in enumerate(out):
+        match = _PAIR.search(token)
+        if match and skeleton(match["b"]) in _ONE_SHAPE:
+            out[i] = token[: match.start("b")] + match["b"].lower() + token[match.end("b") :]
+    return out
+
+
+def _marked_vowel(word: str) -> bool:
+    return any(skeleton(c) in "aeiouy" and c.lower() != skeleton(c) for c in word)
 
 
 def _start(pieces: Sequence[Piece]) -> int:

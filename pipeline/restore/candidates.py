@@ -13,10 +13,13 @@ import heapq
 import math
 import re
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass
+from operator import add
 from pathlib import Path
 from typing import Literal
 
+from pipeline.restore.beam import SkeletonBeam
 from pipeline.restore.channel import Channel, skeleton
 from pipeline.restore.noise import NoiseModel
 from pipeline.restore.tokens import SIGNATURE_ABBREVIATIONS
@@ -51,6 +54,10 @@ _VOWELISH = re.compile(r"[aeiouy6&@¢€¥40?àáảãạèéẻẽẹìíỉĩ�
 _SEPARATOR = re.compile(r"(?<=[^\W_])([-/.,;:()]|(?<![uoUO])['’])(?=[^\W_])")
 
 
+# a core's one-syllable readings: entries, channel scores, priors, their sums, how many are good, edit seeds
+_Readings = tuple[list[str], list[float], list[float], list[float], int, list[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One possible output for a core: lower-case text and its scores (natural logs)."""
@@ -73,18 +80,23 @@ class CandidateGenerator:
         total = sum(counts.values()) + len(counts)
         self.prior = {t: math.log((c + 1) / total) for t, c in counts.items()}
         self._by_skeleton: dict[str, list[str]] = defaultdict(list)
-        self._prefixes: set[str] = set()
+        self._prefixes: dict[str, dict[str, str]] = {}  # skeleton prefix -> next letter -> longer prefix
         self._deletes: dict[str, set[str]] = defaultdict(set)  # skeleton minus one letter -> skeletons
         for text in sorted(counts, key=lambda t: -counts[t]):
             key = skeleton(text)
             self._by_skeleton[key].append(text)
         for key in self._by_skeleton:
-            self._prefixes.update(key[:i] for i in range(len(key) + 1))
+            self._prefixes.setdefault(key, {})
             for i in range(len(key)):
+                self._prefixes.setdefault(key[:i], {})[key[i]] = key[: i + 1]
                 self._deletes[key[:i] + key[i + 1 :]].add(key)
         self.skeletons = self._by_skeleton.keys()  # letter skeletons of the lexicon ('doi', 'ubnd')
+        self._beam = SkeletonBeam(channel, self._prefixes, self._by_skeleton)
         self._single_cache: dict[tuple[str, bool], list[Candidate]] = {}
         self._cache: dict[tuple[str, int], list[Candidate]] = {}
+        self._readings_cache: dict[str, _Readings] = {}
+        # per skeleton: its entries by position (lexicon only, so shared with with_channel's copies)
+        self._entries_cache: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[float, ...]]] = {}
 
     @classmethod
     def load(cls, lexicon: str | Path = LEXICON, noise: str | Path = NOISE) -> CandidateGenerator:
@@ -103,7 +115,8 @@ class CandidateGenerator:
         other = object.__new__(CandidateGenerator)
         other.__dict__.update(self.__dict__)
         other.channel = channel
-        other._single_cache, other._cache = {}, {}
+        other._single_cache, other._cache, other._readings_cache = {}, {}, {}
+        other._beam = SkeletonBeam(channel, self._prefixes, self._by_skeleton)
         return other
 
     def same_letters(self, text: str) -> list[str]:
@@ -168,26 +181,73 @@ class CandidateGenerator:
         cached = self._single_cache.get((key, edits))
         if cached is not None:
             return cached
-        best: dict[str, float] = {}
-        hypotheses = self.channel.hypotheses(key, self._prefixes, self._by_skeleton)
-        for skel, pieces, extra in hypotheses:
-            for text in self._by_skeleton.get(skel, ()):
-                score = extra + self.channel.aligned(text, pieces)
-                if score > best.get(text, -math.inf):
-                    best[text] = score
-        good = sum(s + self.prior[t] > EDIT_BELOW for t, s in best.items())
+        texts, scores, priors, logps, good, seeds = self._readings(key)
         if edits and good < EDIT_WHEN_FEWER:
-            for text, score in self._edit_neighbours(key, [h[0] for h in hypotheses[:EDIT_SEEDS]], best):
-                best[text] = score
-        prior = self.prior
-        top = heapq.nlargest(SINGLE_KEEP, best.items(), key=lambda kv: kv[1] + prior[kv[0]])
-        out = [Candidate(t, s, prior[t], "word") for t, s in top]
+            neighbours = self._edit_neighbours(key, seeds, dict.fromkeys(texts))
+            if neighbours:
+                prior = self.prior
+                texts, scores, priors, logps = [*texts], [*scores], [*priors], [*logps]
+                for text, score in neighbours:
+                    texts.append(text)
+                    scores.append(score)
+                    priors.append(prior[text])
+                    logps.append(score + prior[text])
+        # the first of equal scores first: the order the hypotheses reached the entries (sorted is
+        # heapq.nlargest's documented equivalent, and the faster on lists this short)
+        top = sorted(range(len(logps)), key=logps.__getitem__, reverse=True)[:SINGLE_KEEP]
+        out = [Candidate(texts[i], scores[i], priors[i], "word") for i in top]
         if len(self._single_cache) > CACHE_LIMIT:
             self._single_cache.clear()
         self._single_cache[(key, edits)] = out
         return out
 
-    def _edit_neighbours(self, key: str, seeds: list[str], seen: dict[str, float]) -> list[tuple[str, float]]:
+    def _readings(self, key: str) -> _Readings:
+        """Every lexicon entry a skeleton hypothesis of key reaches, with its best channel score,
+        in the order first reached; its score plus prior; how many of those pass EDIT_BELOW;
+        and the best skeletons (edit seeds). Shared by a core and the merges that halve it."""
+        cached = self._readings_cache.get(key)
+        if cached is not None:
+            return cached
+        hypotheses = self._beam.hypotheses(key)
+        column = self.channel.column
+        found: dict[str, list[float]] = {}  # skeleton -> scores of its entries
+        for skel, pieces, extra in hypotheses:
+            entries, chars, _ = self._entries(skel)
+            # Channel.aligned for all the skeleton's entries at once, position by position:
+            # the same additions in the same order (the first log P stands for 0.0 + it)
+            totals: list[float] | None = None
+            for piece, at in zip(pieces, chars, strict=True):
+                lps = map(column(piece).__getitem__, at)
+                totals = list(lps) if totals is None else list(map(add, totals, lps))
+            scores = [extra + 0.0] * len(entries) if totals is None else [extra + t for t in totals]
+            old = found.get(skel)
+            found[skel] = scores if old is None else list(map(max, old, scores))
+        texts: list[str] = []
+        values: list[float] = []
+        priors: list[float] = []
+        for skel, scores in found.items():
+            entries, _, entry_priors = self._entries(skel)
+            texts += entries
+            values += scores
+            priors += entry_priors
+        logps = list(map(add, values, priors))
+        good = sum(map(EDIT_BELOW.__lt__, logps))
+        out = texts, values, priors, logps, good, [h[0] for h in hypotheses[:EDIT_SEEDS]]
+        if len(self._readings_cache) > CACHE_LIMIT:
+            self._readings_cache.clear()
+        self._readings_cache[key] = out
+        return out
+
+    def _entries(self, skel: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[float, ...]]:
+        """A skeleton's lexicon entries, their characters position by position, their priors."""
+        found = self._entries_cache.get(skel)
+        if found is None:
+            texts = tuple(self._by_skeleton.get(skel, ()))
+            chars = tuple(zip(*texts, strict=True)) if texts else ()
+            found = self._entries_cache[skel] = (texts, chars, tuple(self.prior[t] for t in texts))
+        return found
+
+    def _edit_neighbours(self, key: str, seeds: list[str], seen: Container[str]) -> list[tuple[str, float]]:
         """Lexicon entries one letter edit away from the best skeleton hypotheses, DP-scored."""
         skeletons: set[str] = set()
         for seed in [*seeds, skeleton(key)]:
@@ -197,8 +257,11 @@ class CandidateGenerator:
                 if shorter in self._by_skeleton:  # a letter added
                     skeletons.add(shorter)
                 skeletons |= self._deletes.get(shorter, set())  # a letter changed
-        texts = [t for s in skeletons for t in self._by_skeleton[s] if t not in seen]
-        texts = heapq.nlargest(EDIT_SCORED, texts, key=self.prior.__getitem__)
+        # A skeleton's entries are seen all or none, and listed most frequent first: beyond its
+        # first EDIT_SCORED none can make the most frequent EDIT_SCORED of them all.
+        by_skeleton = self._by_skeleton
+        texts = [t for s in skeletons if by_skeleton[s][0] not in seen for t in by_skeleton[s][:EDIT_SCORED]]
+        texts = sorted(texts, key=self.prior.__getitem__, reverse=True)[:EDIT_SCORED]  # = heapq.nlargest
         return [(t, self.channel.score(key, t)) for t in texts]
 
     def _acronyms(self, key: str) -> list[Candidate]:
@@ -225,7 +288,7 @@ class CandidateGenerator:
                 for b in rights
             ]
         unique = {c.text: c for c in sorted(out, key=lambda c: c.logp)}  # best of each text wins
-        return heapq.nlargest(MERGE_KEEP, unique.values(), key=lambda c: c.logp)
+        return sorted(unique.values(), key=_logp, reverse=True)[:MERGE_KEEP]  # = heapq.nlargest
 
     def _compound(self, key: str, k: int) -> tuple[list[Candidate], Candidate]:
         """A core with inner separators (tổ-chức, đồng/người, cua.ngudi): parts restored apart.
@@ -265,3 +328,7 @@ def _with_copy(ranked: list[Candidate], copy: Candidate, k: int) -> list[Candida
     out = [c for c in ranked if c.text != copy.text][: k - 1]
     out.append(copy)
     return sorted(out, key=lambda c: -c.logp)
+
+
+def _logp(candidate: Candidate) -> float:
+    return candidate.logp

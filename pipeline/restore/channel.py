@@ -3,10 +3,9 @@ model, and the beam search that turns a noisy core into the letter skeletons it 
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,7 +25,6 @@ DELETE_FLOOR = math.log(1e-4)
 SIMILAR_FLOOR = math.log(5e-3)  # an unseen change that keeps the letter (ó for ố)
 SUB_FLOOR = math.log(1e-5)
 BEAM, MARGIN, HYPOTHESES = 24, 12.0, 24  # skeleton prefixes per position, within MARGIN nats of the best
-_WORST = (-math.inf,)
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,9 @@ class Channel:
                 table = self.reverse[out] if out else self.deletions
                 if lp > table.get(letter, -math.inf):
                     table[letter] = lp
+        # filled as scoring meets them
+        self._columns: dict[str, _Column] = {}
+        self._multis: dict[str, dict[str, float]] = {}
 
     def _probs(self, char: str, shares: dict[str, float]) -> dict[str, float]:
         s = self.settings
@@ -123,14 +124,20 @@ class Channel:
             return s.similar_floor if skeleton(piece) == skeleton(char) else s.sub_floor
         return s.sub_floor + s.insert_logp * (len(piece) - 1)
 
+    def column(self, piece: str) -> _Column:
+        """logp(char, piece) for every clean char, memoised: candidate scoring asks for the same
+        few noisy pieces over and over, so each (char, piece) is worked out once per channel."""
+        column = self._columns.get(piece)
+        if column is None:
+            column = self._columns[piece] = _Column(piece, self.logp)
+        return column
+
     def aligned(self, text: str, pieces: tuple[str, ...]) -> float:
         """log P of the noisy pieces given text, one piece per character."""
         total = 0.0
-        emit = self.emit
+        column = self.column
         for c, p in zip(text, pieces, strict=True):
-            table = emit.get(c)
-            lp = table.get(p) if table is not None else None
-            total += lp if lp is not None else self.logp(c, p)
+            total += column(p)[c]
         return total
 
     def identity(self, text: str) -> float:
@@ -138,93 +145,87 @@ class Channel:
         return sum(self._table(c).get(c, floor) for c in text)
 
     def score(self, noisy: str, clean: str) -> float:
-        """log P(noisy | clean), best alignment: each clean char emits 0-3 noisy chars, junk allowed."""
+        """log P(noisy | clean), best alignment: each clean char emits 0-3 noisy chars, junk allowed.
+
+        Row by row, each cell the best of its five moves (junk, lost char, one, two or three noisy
+        chars for a clean one): the same sums as pushing each cell forwards, hence the same floats.
+        """
         n, m = len(noisy), len(clean)
         ninf = -math.inf
         insert_logp, delete_floor = self.settings.insert_logp, self.settings.delete_floor
-        table = [[ninf] * (m + 1) for _ in range(n + 1)]
-        table[0][0] = 0.0
         emits = [self._table(c) for c in clean]
-        subs = [[e[x] if x in e else self.logp(c, x) for x in noisy] for c, e in zip(clean, emits, strict=True)]
+        columns = [self.column(x) for x in noisy]
         dels = [e.get("", delete_floor) for e in emits]
-        for i in range(n + 1):
-            row = table[i]
-            below = table[i + 1] if i < n else None
-            for j in range(m + 1):
-                d = row[j]
-                if d == ninf:
-                    continue
-                if below is not None and d + insert_logp > below[j]:
-                    below[j] = d + insert_logp
-                if j == m:
-                    continue
-                if d + dels[j] > row[j + 1]:
-                    row[j + 1] = d + dels[j]
-                if below is None:
-                    continue
-                if d + subs[j][i] > below[j + 1]:
-                    below[j + 1] = d + subs[j][i]
-                emit = emits[j]
-                for size in (2, 3):
-                    if i + size <= n:
-                        lp = emit.get(noisy[i : i + size])
-                        if lp is not None and d + lp > table[i + size][j + 1]:
-                            table[i + size][j + 1] = d + lp
-        return table[n][m]
+        # two- and three-char pieces each clean char emits, by where they start (None: never seen)
+        multi = [self._multi(c) for c in clean]
+        pairs = [[e.get(noisy[i : i + 2]) for i in range(n - 1)] if e else None for e in multi]
+        triples = [[e.get(noisy[i : i + 3]) for i in range(n - 2)] if e else None for e in multi]
+        row = [0.0] * (m + 1)
+        for j in range(m):
+            row[j + 1] = row[j] + dels[j]
+        rows = [row]
+        for i in range(1, n + 1):
+            up = row
+            column = columns[i - 1]
+            row = [up[0] + insert_logp] + [ninf] * m
+            for j in range(1, m + 1):
+                best = up[j] + insert_logp
+                x = row[j - 1] + dels[j - 1]
+                if x > best:
+                    best = x
+                x = up[j - 1] + column[clean[j - 1]]
+                if x > best:
+                    best = x
+                if i >= 2:
+                    two = pairs[j - 1]
+                    if two is not None:
+                        lp = two[i - 2]
+                        if lp is not None:
+                            x = rows[i - 2][j - 1] + lp
+                            if x > best:
+                                best = x
+                        if i >= 3:
+                            lp = triples[j - 1][i - 3]  # type: ignore[index]
+                            if lp is not None:
+                                x = rows[i - 3][j - 1] + lp
+                                if x > best:
+                                    best = x
+                row[j] = best
+            rows.append(row)
+        return row[m]
+
+    def _multi(self, char: str) -> dict[str, float]:
+        """The pieces of two or three chars char emits (most emit none: their DP moves are skipped)."""
+        found = self._multis.get(char)
+        if found is None:
+            found = self._multis[char] = {o: lp for o, lp in self._table(char).items() if 2 <= len(o) <= 3}
+        return found
 
     def hypotheses(
-        self, noisy: str, prefixes: set[str], complete: Container[str]
+        self, noisy: str, prefixes: Mapping[str, Mapping[str, str]], complete: Container[str]
     ) -> list[tuple[str, tuple[str, ...], float]]:
         """Skeletons the noisy core may come from: (skeleton, noisy piece per letter, junk cost).
 
         A beam over the noisy string reads each piece backwards through the confusion table,
-        keeping only skeleton prefixes that some lexicon entry has; junk characters and one
-        lost letter are allowed.
+        keeping only skeleton prefixes that some lexicon entry has (prefixes: each prefix → its
+        next letter → the longer prefix); junk characters and one lost letter are allowed.
+        CandidateGenerator keeps one restore.beam.SkeletonBeam instead, which shares the work
+        between cores.
         """
-        n = len(noisy)
-        insert_logp, similar_floor = self.settings.insert_logp, self.settings.similar_floor
-        options = []  # per position: (size, piece, skeleton letter, log P)
-        for i in range(n):
-            opts = [
-                (size, noisy[i : i + size], letter, lp)
-                for size in range(1, min(3, n - i) + 1)
-                for letter, lp in self.reverse.get(noisy[i : i + size], {}).items()
-            ]
-            if noisy[i].isalpha() and noisy[i] not in self.reverse:
-                opts.append((1, noisy[i], skeleton(noisy[i]), similar_floor))
-            options.append(opts)
-        # position -> skeleton prefix -> (score, pieces, junk cost, letters lost)
-        states: list[dict[str, tuple[float, tuple[str, ...], float, int]]] = [{} for _ in range(n + 1)]
-        states[0][""] = (0.0, (), 0.0, 0)
-        deletions = self.deletions.items()
-        for i in range(n + 1):
-            here = states[i]
-            if not here:
-                continue
-            floor = max(v[0] for v in here.values()) - MARGIN
-            for skel, (sc, pieces, junk, lost) in list(here.items()):
-                if lost or sc < floor:
-                    continue
-                for letter, lp in deletions:
-                    key = skel + letter
-                    if key in prefixes and sc + lp > here.get(key, _WORST)[0]:
-                        here[key] = (sc + lp, (*pieces, ""), junk, 1)
-            if i == n:
-                break
-            beam = heapq.nlargest(BEAM, here.items(), key=lambda kv: kv[1][0])
-            for skel, (sc, pieces, junk, lost) in beam:
-                if sc < floor:
-                    break
-                for size, piece, letter, lp in options[i]:
-                    key, there = skel + letter, states[i + size]
-                    if key in prefixes and sc + lp > there.get(key, _WORST)[0]:
-                        there[key] = (sc + lp, (*pieces, piece), junk, lost)
-                there = states[i + 1]
-                if sc + insert_logp > there.get(skel, _WORST)[0]:
-                    there[skel] = (sc + insert_logp, pieces, junk + insert_logp, lost)
-        ends = [(skel, state) for skel, state in states[n].items() if skel in complete]
-        if not ends:
-            return []
-        floor = max(state[0] for _, state in ends) - MARGIN
-        final = heapq.nlargest(HYPOTHESES, (e for e in ends if e[1][0] >= floor), key=lambda kv: kv[1][0])
-        return [(skel, pieces, junk) for skel, (_, pieces, junk, _) in final]
+        from pipeline.restore.beam import SkeletonBeam  # it builds on this module
+
+        return SkeletonBeam(self, prefixes, complete).hypotheses(noisy)
+
+
+class _Column(dict[str, float]):
+    """Clean char → log P(piece | char) for one noisy piece, each worked out on first use."""
+
+    __slots__ = ("logp", "piece")
+
+    def __init__(self, piece: str, logp: Callable[[str, str], float]) -> None:
+        super().__init__()
+        self.piece, self.logp = piece, logp
+
+    def __missing__(self, char: str) -> float:
+        lp = self[char] = self.logp(char, self.piece)
+        return lp

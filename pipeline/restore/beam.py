@@ -1,0 +1,150 @@
+"""The beam search that reads a noisy core backwards into the letter skeletons it may stand for,
+kept per noisy prefix.
+
+The states at position i of a core (skeleton prefix → best score, pieces, junk cost, letters
+lost) depend on its first i characters only: each move reads one to three characters before i,
+and the pruning at a position looks at that position's states alone. So they are computed once
+per noisy prefix and shared by every core that starts the same way (thong, thoi, tho share t, th
+and tho) and by the left halves a merge tries (cuacac → cua + cac). Each position is built by
+pulling the moves that end there in the order a forward pass would push them (three characters
+back first, then two, then one with its junk move), so scores, ties and insertion order are
+those of the one-core-at-a-time search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+
+from pipeline.restore.channel import BEAM, HYPOTHESES, MARGIN, Channel, skeleton
+
+__all__ = ["BEAM", "HYPOTHESES", "MARGIN", "SkeletonBeam"]
+
+CACHE_LIMIT = 50_000  # noisy prefixes kept (the cache is simply emptied when full)
+
+# Pieces are linked (earlier pieces, piece) pairs: extending a prefix copies nothing.
+Pieces = tuple["Pieces", str] | None
+State = tuple[float, Pieces, float, int]  # score, pieces, junk cost, letters lost
+_NOTHING: Mapping[str, str] = {}
+
+
+class _Position:
+    """The states at one position of a noisy prefix, after its lost-letter moves, and the beam
+    that moves on from there (best first, at most BEAM, none below the margin)."""
+
+    __slots__ = ("_beam", "states")
+
+    def __init__(self, states: dict[str, State]) -> None:
+        self.states = states
+        self._beam: list[tuple[str, State]] | None = None
+
+    def beam(self) -> list[tuple[str, State]]:
+        if self._beam is None:
+            states = self.states
+            out: list[tuple[str, State]] = []
+            if states:
+                floor = max(v[0] for v in states.values()) - MARGIN
+                # sorted is heapq.nlargest's documented equivalent (the same order among ties)
+                for item in sorted(states.items(), key=_score, reverse=True)[:BEAM]:
+                    if item[1][0] < floor:
+                        break
+                    out.append(item)
+            self._beam = out
+        return self._beam
+
+
+class SkeletonBeam:
+    """Channel.hypotheses for one lexicon (its skeleton prefixes and complete skeletons), with
+    the states of every noisy prefix met so far kept."""
+
+    def __init__(self, channel: Channel, prefixes: Mapping[str, Mapping[str, str]], complete: Container[str]) -> None:
+        self.channel, self.prefixes, self.complete = channel, prefixes, complete
+        self._positions: dict[str, _Position] = {}
+        settings = channel.settings
+        self._insert, self._similar = settings.insert_logp, settings.similar_floor
+        self._backwards = {piece: tuple(table.items()) for piece, table in channel.reverse.items()}
+        self._deletions = tuple(channel.deletions.items())
+
+    def hypotheses(self, noisy: str) -> list[tuple[str, tuple[str, ...], float]]:
+        """(skeleton, noisy piece per letter, junk cost) for the complete skeletons the beam
+        reaches at the end of noisy, best first, within MARGIN of the best."""
+        end = self._position(noisy)
+        complete = self.complete
+        ends = [(skel, state) for skel, state in end.states.items() if skel in complete]
+        if not ends:
+            return []
+        floor = max(state[0] for _, state in ends) - MARGIN
+        final = sorted((e for e in ends if e[1][0] >= floor), key=_score, reverse=True)[:HYPOTHESES]
+        return [(skel, unlink(pieces), junk) for skel, (_, pieces, junk, _) in final]
+
+    def _position(self, noisy: str) -> _Position:
+        positions = self._positions
+        if len(positions) > CACHE_LIMIT:
+            positions.clear()
+        found: list[_Position] = []
+        for i in range(len(noisy) + 1):
+            prefix = noisy[:i]
+            position = positions.get(prefix)
+            if position is None:
+                position = positions[prefix] = self._build(noisy, i, found)
+            found.append(position)
+        return found[-1]
+
+    def _build(self, noisy: str, i: int, before: list[_Position]) -> _Position:
+        """The states at position i of noisy, from the beams at i-3, i-2 and i-1 (before)."""
+        if i == 0:
+            states: dict[str, State] = {"": (0.0, None, 0.0, 0)}
+        else:
+            states = {}
+            prefixes, backwards = self.prefixes, self._backwards
+            for size in (3, 2, 1):
+                start = i - size
+                if start < 0:
+                    continue
+                piece = noisy[start:i]
+                options = backwards.get(piece, ())
+                if size == 1 and piece.isalpha() and piece not in backwards:
+                    options = (*options, (skeleton(piece), self._similar))
+                for skel, (sc, pieces, junk, lost) in before[start].beam():
+                    after = prefixes.get(skel, _NOTHING) if options else _NOTHING
+                    for letter, lp in options:
+                        key = after.get(letter)
+                        if key is not None:
+                            old = states.get(key)
+                            if old is None or sc + lp > old[0]:
+                                states[key] = (sc + lp, (pieces, piece), junk, lost)
+                    if size == 1:  # a junk character: the skeleton stays
+                        old = states.get(skel)
+                        if old is None or sc + self._insert > old[0]:
+                            states[skel] = (sc + self._insert, pieces, junk + self._insert, lost)
+        self._lose_letters(states)
+        return _Position(states)
+
+    def _lose_letters(self, states: dict[str, State]) -> None:
+        """A letter OCR dropped (one per core at most), from the states within the margin."""
+        deletions, prefixes = self._deletions, self.prefixes
+        if not states or not deletions:
+            return
+        floor = max(v[0] for v in states.values()) - MARGIN
+        for skel, (sc, pieces, junk, lost) in list(states.items()):
+            if lost or sc < floor:
+                continue
+            after = prefixes.get(skel, _NOTHING)
+            for letter, lp in deletions:
+                key = after.get(letter)
+                if key is not None:
+                    old = states.get(key)
+                    if old is None or sc + lp > old[0]:
+                        states[key] = (sc + lp, (pieces, ""), junk, 1)
+
+
+def unlink(pieces: Pieces) -> tuple[str, ...]:
+    """The linked pieces as a tuple, first piece first."""
+    out: list[str] = []
+    while pieces is not None:
+        pieces, piece = pieces
+        out.append(piece)
+    return tuple(reversed(out))
+
+
+def _score(item: tuple[str, State]) -> float:
+    return item[1][0]

@@ -81,6 +81,10 @@ def test_a_word_read_in_the_wrong_case_follows_its_line(corrector: VieCorrector)
     assert corrector.correct_tokens("- Sở Tài chính (b/C);".split()) == "- Sở Tài chính (b/c);".split()
 
 
+def test_a_misread_term_is_put_back(corrector: VieCorrector) -> None:
+    assert corrector.correct_tokens("hạ tầng số (IơT) của tỉnh".split()) == "hạ tầng số (IoT) của tỉnh".split()
+
+
 def test_capitals_that_belong_are_kept() -> None:
     def known(word: str) -> bool:
         return word in {"sở", "ai", "cp", "tế", "hđnd"}

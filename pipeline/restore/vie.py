@@ -10,7 +10,8 @@ lattice, not checked after it:
 
 - one output per token: no word is invented or dropped;
 - numbers, codes, acronyms, mixed-case words (IoT, TTg) and any token with a digit have one
-  candidate, themselves;
+  candidate, themselves; a mixed-case word that spells a known term once its marks are dropped
+  is that term (restore/terms.py: IơT → IoT);
 - a word's letters never change, only its marks (and a lost space), so a correct word stays
   unless the context makes a mark swap far likelier than tesseract's own reading: the copy
   carries the channel's identity probability plus an identity prior, tuned on the tune plans
@@ -39,6 +40,7 @@ from pipeline.restore.channel import Channel, ChannelSettings, skeleton
 from pipeline.restore.lattice import Slot, make_slot, viterbi_lines
 from pipeline.restore.ngram import BOS, NONE, UNK, NgramLM, token_units
 from pipeline.restore.noise import NoiseModel
+from pipeline.restore.terms import TERMS, Terms
 from pipeline.restore.tokens import Piece, core_of, restore_case, split_token
 from pipeline.vietnamese import TONE_MARKS, normalize
 
@@ -134,10 +136,16 @@ class VieCorrector:
     """vie channel candidates + syllable LM, one Viterbi per line."""
 
     def __init__(
-        self, lm: NgramLM, generator: CandidateGenerator, settings: VieSettings | None = None, name: str = "vie-channel"
+        self,
+        lm: NgramLM,
+        generator: CandidateGenerator,
+        settings: VieSettings | None = None,
+        name: str = "vie-channel",
+        terms: Terms | None = None,
     ) -> None:
         self.lm, self.generator = lm, generator
         self.settings = settings or VieSettings()
+        self.terms = terms if terms is not None else Terms.load() if TERMS.exists() else Terms(())
         self.name = name  # what provenance records: vie-channel-<sha256 of the JSON, 12 hex>
         self._cache: dict[Piece, _Slot] = {}
 
@@ -152,7 +160,8 @@ class VieCorrector:
 
     def with_settings(self, **changes: float) -> VieCorrector:
         """The same corrector with other decoder weights (tuning); candidate sets are recomputed."""
-        return VieCorrector(self.lm, self.generator, VieSettings(**{**asdict(self.settings), **changes}), self.name)
+        settings = VieSettings(**{**asdict(self.settings), **changes})
+        return VieCorrector(self.lm, self.generator, settings, self.name, self.terms)
 
     # ------------------------------------------------------------------ candidates
 
@@ -226,7 +235,7 @@ class VieCorrector:
         groups = [g for g in groups if any(len(slot.texts) > 1 for _, _, slots in g for slot in slots)]
         if groups:
             self._decode(groups, out)
-        return [case_repairs(tokens, self.generator.known) for tokens in out]
+        return [case_repairs(self.terms.repair(tokens), self.generator.known) for tokens in out]
 
     def _decode(self, groups: list[list[tuple[int, list[Piece], list[_Slot]]]], out: list[list[str]]) -> None:
         """The groups' lines decoded together by Viterbi; a word chosen other than as read goes into out."""

@@ -19,12 +19,14 @@ from pipeline.restore.channel import BEAM, HYPOTHESES, MARGIN, Channel, skeleton
 
 __all__ = ["BEAM", "HYPOTHESES", "MARGIN", "SkeletonBeam"]
 
-CACHE_LIMIT = 50_000  # noisy prefixes kept (the cache is simply emptied when full)
+CACHE_LIMIT = 20_000  # noisy prefixes kept, about 5 kB each (the cache is simply emptied when full)
 
 # Pieces are linked (earlier pieces, piece) pairs: extending a prefix copies nothing.
 Pieces = tuple["Pieces", str] | None
 State = tuple[float, Pieces, float, int]  # score, pieces, junk cost, letters lost
 _NOTHING: Mapping[str, str] = {}
+# a noisy piece's (letter, log P) readings, and per skeleton prefix the (longer prefix, log P) they lead to
+_Moves = tuple[tuple[tuple[str, float], ...], dict[str, tuple[tuple[str, float], ...]]]
 
 
 class _Position:
@@ -63,6 +65,8 @@ class SkeletonBeam:
         self._insert, self._similar = settings.insert_logp, settings.similar_floor
         self._backwards = {piece: tuple(table.items()) for piece, table in channel.reverse.items()}
         self._deletions = tuple(channel.deletions.items())
+        self._lose: dict[str, tuple[tuple[str, float], ...]] = {}  # skeleton prefix -> its lost-letter moves
+        self._moves: dict[str, _Moves] = {}  # noisy piece -> its readings, and where they lead from each prefix
 
     def hypotheses(self, noisy: str) -> list[tuple[str, tuple[str, ...], float]]:
         """(skeleton, noisy piece per letter, junk cost) for the complete skeletons the beam
@@ -95,46 +99,70 @@ class SkeletonBeam:
             states: dict[str, State] = {"": (0.0, None, 0.0, 0)}
         else:
             states = {}
-            prefixes, backwards = self.prefixes, self._backwards
+            insert = self._insert
             for size in (3, 2, 1):
                 start = i - size
                 if start < 0:
                     continue
                 piece = noisy[start:i]
-                options = backwards.get(piece, ())
-                if size == 1 and piece.isalpha() and piece not in backwards:
-                    options = (*options, (skeleton(piece), self._similar))
+                moves = self._moves.get(piece)
+                if moves is None:
+                    moves = self._moves_of(piece)
+                if size > 1 and not moves[0]:  # most two- and three-char pieces read as no letter
+                    continue
+                options, after = moves
                 for skel, (sc, pieces, junk, lost) in before[start].beam():
-                    after = prefixes.get(skel, _NOTHING) if options else _NOTHING
-                    for letter, lp in options:
-                        key = after.get(letter)
-                        if key is not None:
-                            old = states.get(key)
-                            if old is None or sc + lp > old[0]:
-                                states[key] = (sc + lp, (pieces, piece), junk, lost)
+                    found = after.get(skel)
+                    if found is None:
+                        found = after[skel] = self._follow(skel, options)
+                    for key, lp in found:
+                        old = states.get(key)
+                        if old is None or sc + lp > old[0]:
+                            states[key] = (sc + lp, (pieces, piece), junk, lost)
                     if size == 1:  # a junk character: the skeleton stays
                         old = states.get(skel)
-                        if old is None or sc + self._insert > old[0]:
-                            states[skel] = (sc + self._insert, pieces, junk + self._insert, lost)
+                        if old is None or sc + insert > old[0]:
+                            states[skel] = (sc + insert, pieces, junk + insert, lost)
         self._lose_letters(states)
         return _Position(states)
 
+    def _moves_of(self, piece: str) -> _Moves:
+        """The letters a noisy piece may be read as, with log P (the confusion table's, in its
+        order; a letter it never shows stands for itself at the similar floor), and an empty
+        table of where they lead from each skeleton prefix."""
+        options = self._backwards.get(piece, ())
+        if len(piece) == 1 and piece.isalpha() and piece not in self._backwards:
+            options = (*options, (skeleton(piece), self._similar))
+        moves = self._moves[piece] = (options, {})
+        return moves
+
+    def _follow(self, skel: str, options: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        """(longer prefix, log P) for the options that lead from skel to a lexicon prefix, in order."""
+        after = self.prefixes.get(skel, _NOTHING)
+        return tuple((after[letter], lp) for letter, lp in options if letter in after)
+
     def _lose_letters(self, states: dict[str, State]) -> None:
         """A letter OCR dropped (one per core at most), from the states within the margin."""
-        deletions, prefixes = self._deletions, self.prefixes
-        if not states or not deletions:
+        if not states or not self._deletions:
             return
+        lose = self._lose
         floor = max(v[0] for v in states.values()) - MARGIN
         for skel, (sc, pieces, junk, lost) in list(states.items()):
             if lost or sc < floor:
                 continue
-            after = prefixes.get(skel, _NOTHING)
-            for letter, lp in deletions:
-                key = after.get(letter)
-                if key is not None:
-                    old = states.get(key)
-                    if old is None or sc + lp > old[0]:
-                        states[key] = (sc + lp, (pieces, ""), junk, 1)
+            moves = lose.get(skel)
+            if moves is None:
+                moves = self._lose_moves(skel)
+            for key, lp in moves:
+                old = states.get(key)
+                if old is None or sc + lp > old[0]:
+                    states[key] = (sc + lp, (pieces, ""), junk, 1)
+
+    def _lose_moves(self, skel: str) -> tuple[tuple[str, float], ...]:
+        """(longer prefix, log P) for each droppable letter that may follow skel, in table order."""
+        after = self.prefixes.get(skel, _NOTHING)
+        moves = self._lose[skel] = tuple((after[letter], lp) for letter, lp in self._deletions if letter in after)
+        return moves
 
 
 def unlink(pieces: Pieces) -> tuple[str, ...]:

@@ -54,8 +54,9 @@ _VOWELISH = re.compile(r"[aeiouy6&@¢€¥40?àáảãạèéẻẽẹìíỉĩ�
 _SEPARATOR = re.compile(r"(?<=[^\W_])([-/.,;:()]|(?<![uoUO])['’])(?=[^\W_])")
 
 
-# a core's one-syllable readings: entries, channel scores, priors, their sums, how many are good, edit seeds
-_Readings = tuple[list[str], list[float], list[float], list[float], int, list[str]]
+# a core's one-syllable readings: entries, channel scores, priors, their sums, how many are good, edit
+# seeds, the skeletons reached
+_Readings = tuple[list[str], list[float], list[float], list[float], int, list[str], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,9 @@ class CandidateGenerator:
         self._beam = SkeletonBeam(channel, self._prefixes, self._by_skeleton)
         self._single_cache: dict[tuple[str, bool], list[Candidate]] = {}
         self._cache: dict[tuple[str, int], list[Candidate]] = {}
-        self._readings_cache: dict[str, _Readings] = {}
+        # cores with few good readings: their edit seeds and the skeletons their readings have
+        self._few: dict[str, tuple[list[str], frozenset[str]]] = {}
+        self._aligned_cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}  # Channel.aligned per entry
         # per skeleton: its entries by position (lexicon only, so shared with with_channel's copies)
         self._entries_cache: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[float, ...]]] = {}
 
@@ -115,7 +118,7 @@ class CandidateGenerator:
         other = object.__new__(CandidateGenerator)
         other.__dict__.update(self.__dict__)
         other.channel = channel
-        other._single_cache, other._cache, other._readings_cache = {}, {}, {}
+        other._single_cache, other._cache, other._few, other._aligned_cache = {}, {}, {}, {}
         other._beam = SkeletonBeam(channel, self._prefixes, self._by_skeleton)
         return other
 
@@ -178,48 +181,66 @@ class CandidateGenerator:
         edits: also score entries one letter edit away from the best readings, when the
         confusion table alone finds few good ones (slow, so merge halves skip it).
         """
-        cached = self._single_cache.get((key, edits))
+        cache = self._single_cache
+        cached = cache.get((key, edits))
         if cached is not None:
             return cached
-        texts, scores, priors, logps, good, seeds = self._readings(key)
-        if edits and good < EDIT_WHEN_FEWER:
-            neighbours = self._edit_neighbours(key, seeds, dict.fromkeys(texts))
-            if neighbours:
-                prior = self.prior
-                texts, scores, priors, logps = [*texts], [*scores], [*priors], [*logps]
-                for text, score in neighbours:
-                    texts.append(text)
-                    scores.append(score)
-                    priors.append(prior[text])
-                    logps.append(score + prior[text])
-        # the first of equal scores first: the order the hypotheses reached the entries (sorted is
-        # heapq.nlargest's documented equivalent, and the faster on lists this short)
-        top = sorted(range(len(logps)), key=logps.__getitem__, reverse=True)[:SINGLE_KEEP]
-        out = [Candidate(texts[i], scores[i], priors[i], "word") for i in top]
-        if len(self._single_cache) > CACHE_LIMIT:
-            self._single_cache.clear()
-        self._single_cache[(key, edits)] = out
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+            self._few.clear()
+        plain = cache.get((key, False))
+        if plain is None:
+            texts, scores, priors, logps, good, seeds, skeletons = self._readings(key)
+            cache[(key, False)] = plain = self._top(texts, scores, priors, logps)
+            if good >= EDIT_WHEN_FEWER:  # the same set with edits or without
+                cache[(key, True)] = plain
+                return plain
+            self._few[key] = seeds, skeletons  # for a later call with edits (a merge half that is a core)
+        if not edits:
+            return plain
+        seeds, skeletons = self._few[key]
+        neighbours = self._edit_neighbours(key, seeds, skeletons)
+        out = plain
+        if neighbours:
+            # The best of readings + neighbours are the best of the best readings + neighbours;
+            # plain lists equal readings in the order reached, neighbours come after them all.
+            prior = self.prior
+            pool = [*plain, *(Candidate(t, score, prior[t], "word") for t, score in neighbours)]
+            out = sorted(pool, key=_logp, reverse=True)[:SINGLE_KEEP]
+        cache[(key, True)] = out
         return out
+
+    @staticmethod
+    def _top(texts: list[str], scores: list[float], priors: list[float], logps: list[float]) -> list[Candidate]:
+        """The SINGLE_KEEP best readings; the first of equal scores first: the order the hypotheses
+        reached the entries (sorted is heapq.nlargest's documented equivalent, faster this short)."""
+        top = sorted(range(len(logps)), key=logps.__getitem__, reverse=True)[:SINGLE_KEEP]
+        return [Candidate(texts[i], scores[i], priors[i], "word") for i in top]
 
     def _readings(self, key: str) -> _Readings:
         """Every lexicon entry a skeleton hypothesis of key reaches, with its best channel score,
         in the order first reached; its score plus prior; how many of those pass EDIT_BELOW;
-        and the best skeletons (edit seeds). Shared by a core and the merges that halve it."""
-        cached = self._readings_cache.get(key)
-        if cached is not None:
-            return cached
+        the best skeletons (edit seeds) and all those reached."""
         hypotheses = self._beam.hypotheses(key)
-        column = self.channel.column
+        column, columns = self.channel.column, self.channel.columns
+        known, aligned = self._entries_cache, self._aligned_cache
+        if len(aligned) > CACHE_LIMIT:
+            aligned.clear()
         found: dict[str, list[float]] = {}  # skeleton -> scores of its entries
         for skel, pieces, extra in hypotheses:
-            entries, chars, _ = self._entries(skel)
-            # Channel.aligned for all the skeleton's entries at once, position by position:
-            # the same additions in the same order (the first log P stands for 0.0 + it)
-            totals: list[float] | None = None
-            for piece, at in zip(pieces, chars, strict=True):
-                lps = map(column(piece).__getitem__, at)
-                totals = list(lps) if totals is None else list(map(add, totals, lps))
-            scores = [extra + 0.0] * len(entries) if totals is None else [extra + t for t in totals]
+            # a third of the (skeleton, pieces) pairs recur between cores (junk read apart, halves)
+            totals = aligned.get((skel, pieces))
+            if totals is None:
+                entries, chars, _ = known.get(skel) or self._entries(skel)
+                # Channel.aligned for all the skeleton's entries at once, position by position:
+                # the same additions in the same order (the first log P stands for 0.0 + it)
+                totals = [0.0] * len(entries)
+                for j, (piece, at) in enumerate(zip(pieces, chars, strict=True)):
+                    lps = columns.get(piece)
+                    lps = map((column(piece) if lps is None else lps).__getitem__, at)
+                    totals = list(lps) if j == 0 else list(map(add, totals, lps))
+                aligned[(skel, pieces)] = totals
+            scores = [extra + t for t in totals]
             old = found.get(skel)
             found[skel] = scores if old is None else list(map(max, old, scores))
         texts: list[str] = []
@@ -232,11 +253,7 @@ class CandidateGenerator:
             priors += entry_priors
         logps = list(map(add, values, priors))
         good = sum(map(EDIT_BELOW.__lt__, logps))
-        out = texts, values, priors, logps, good, [h[0] for h in hypotheses[:EDIT_SEEDS]]
-        if len(self._readings_cache) > CACHE_LIMIT:
-            self._readings_cache.clear()
-        self._readings_cache[key] = out
-        return out
+        return texts, values, priors, logps, good, [h[0] for h in hypotheses[:EDIT_SEEDS]], frozenset(found)
 
     def _entries(self, skel: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[float, ...]]:
         """A skeleton's lexicon entries, their characters position by position, their priors."""
@@ -248,7 +265,8 @@ class CandidateGenerator:
         return found
 
     def _edit_neighbours(self, key: str, seeds: list[str], seen: Container[str]) -> list[tuple[str, float]]:
-        """Lexicon entries one letter edit away from the best skeleton hypotheses, DP-scored."""
+        """Lexicon entries one letter edit away from the best skeleton hypotheses, DP-scored;
+        none of the skeletons seen (the hypotheses', whose entries are scored already)."""
         skeletons: set[str] = set()
         for seed in [*seeds, skeleton(key)]:
             skeletons |= self._deletes.get(seed, set())  # a letter lost
@@ -257,10 +275,10 @@ class CandidateGenerator:
                 if shorter in self._by_skeleton:  # a letter added
                     skeletons.add(shorter)
                 skeletons |= self._deletes.get(shorter, set())  # a letter changed
-        # A skeleton's entries are seen all or none, and listed most frequent first: beyond its
-        # first EDIT_SCORED none can make the most frequent EDIT_SCORED of them all.
+        # A skeleton's entries are listed most frequent first: beyond its first EDIT_SCORED none
+        # can make the most frequent EDIT_SCORED of them all.
         by_skeleton = self._by_skeleton
-        texts = [t for s in skeletons if by_skeleton[s][0] not in seen for t in by_skeleton[s][:EDIT_SCORED]]
+        texts = [t for s in skeletons if s not in seen for t in by_skeleton[s][:EDIT_SCORED]]
         texts = sorted(texts, key=self.prior.__getitem__, reverse=True)[:EDIT_SCORED]  # = heapq.nlargest
         return [(t, self.channel.score(key, t)) for t in texts]
 

@@ -93,7 +93,7 @@ class Channel:
                 if lp > table.get(letter, -math.inf):
                     table[letter] = lp
         # filled as scoring meets them
-        self._columns: dict[str, _Column] = {}
+        self.columns: dict[str, _Column] = {}  # noisy piece -> its column (read by the generator)
         self._multis: dict[str, dict[str, float]] = {}
 
     def _probs(self, char: str, shares: dict[str, float]) -> dict[str, float]:
@@ -127,9 +127,9 @@ class Channel:
     def column(self, piece: str) -> _Column:
         """logp(char, piece) for every clean char, memoised: candidate scoring asks for the same
         few noisy pieces over and over, so each (char, piece) is worked out once per channel."""
-        column = self._columns.get(piece)
+        column = self.columns.get(piece)
         if column is None:
-            column = self._columns[piece] = _Column(piece, self.logp)
+            column = self.columns[piece] = _Column(piece, self.logp)
         return column
 
     def aligned(self, text: str, pieces: tuple[str, ...]) -> float:
@@ -147,50 +147,55 @@ class Channel:
     def score(self, noisy: str, clean: str) -> float:
         """log P(noisy | clean), best alignment: each clean char emits 0-3 noisy chars, junk allowed.
 
-        Row by row, each cell the best of its five moves (junk, lost char, one, two or three noisy
-        chars for a clean one): the same sums as pushing each cell forwards, hence the same floats.
+        Row by row (noisy chars read), each cell the best of its moves (junk, lost char, one, two
+        or three noisy chars for a clean one): the same sums as pushing each cell forwards, hence
+        the same floats.
         """
         n, m = len(noisy), len(clean)
-        ninf = -math.inf
         insert_logp, delete_floor = self.settings.insert_logp, self.settings.delete_floor
-        emits = [self._table(c) for c in clean]
-        columns = [self.column(x) for x in noisy]
-        dels = [e.get("", delete_floor) for e in emits]
-        # two- and three-char pieces each clean char emits, by where they start (None: never seen)
-        multi = [self._multi(c) for c in clean]
-        pairs = [[e.get(noisy[i : i + 2]) for i in range(n - 1)] if e else None for e in multi]
-        triples = [[e.get(noisy[i : i + 3]) for i in range(n - 2)] if e else None for e in multi]
-        row = [0.0] * (m + 1)
-        for j in range(m):
-            row[j + 1] = row[j] + dels[j]
+        dels = [self._table(c).get("", delete_floor) for c in clean]
+        # moves reading two or three noisy chars for one clean char, by the row they end on
+        # (most chars have none, and most rows then skip the check)
+        jumps: list[list[tuple[int, int, float]]] | None = None
+        for j, c in enumerate(clean):
+            found = self._multi(c)
+            if found:
+                for size in (2, 3):
+                    for i in range(size, n + 1):
+                        lp = found.get(noisy[i - size : i])
+                        if lp is not None:
+                            if jumps is None:
+                                jumps = [[] for _ in range(n + 1)]
+                            jumps[i].append((j, size, lp))
+        row = [0.0]
+        for d in dels:
+            row.append(row[-1] + d)
         rows = [row]
         for i in range(1, n + 1):
             up = row
-            column = columns[i - 1]
-            row = [up[0] + insert_logp] + [ninf] * m
-            for j in range(1, m + 1):
-                best = up[j] + insert_logp
-                x = row[j - 1] + dels[j - 1]
+            subs = list(map(self.column(noisy[i - 1]).__getitem__, clean))
+            left = up[0] + insert_logp
+            row = [left]
+            bonus: dict[int, float] = {}  # column j -> best jump into (i, j + 1)
+            if jumps is not None:
+                for j, size, lp in jumps[i]:
+                    x = rows[i - size][j] + lp
+                    if j not in bonus or x > bonus[j]:
+                        bonus[j] = x
+            for j in range(m):
+                best = up[j + 1] + insert_logp
+                x = left + dels[j]
                 if x > best:
                     best = x
-                x = up[j - 1] + column[clean[j - 1]]
+                x = up[j] + subs[j]
                 if x > best:
                     best = x
-                if i >= 2:
-                    two = pairs[j - 1]
-                    if two is not None:
-                        lp = two[i - 2]
-                        if lp is not None:
-                            x = rows[i - 2][j - 1] + lp
-                            if x > best:
-                                best = x
-                        if i >= 3:
-                            lp = triples[j - 1][i - 3]  # type: ignore[index]
-                            if lp is not None:
-                                x = rows[i - 3][j - 1] + lp
-                                if x > best:
-                                    best = x
-                row[j] = best
+                if bonus:
+                    x = bonus.get(j, best)
+                    if x > best:
+                        best = x
+                row.append(best)
+                left = best
             rows.append(row)
         return row[m]
 

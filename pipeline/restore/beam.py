@@ -13,7 +13,9 @@ those of the one-core-at-a-time search.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Mapping
+from operator import itemgetter
 
 from pipeline.restore.channel import BEAM, HYPOTHESES, MARGIN, Channel, skeleton
 
@@ -33,18 +35,17 @@ class _Position:
     """The states at one position of a noisy prefix, after its lost-letter moves, and the beam
     that moves on from there (best first, at most BEAM, none below the margin)."""
 
-    __slots__ = ("_beam", "states")
+    __slots__ = ("_beam", "floor", "states")
 
-    def __init__(self, states: dict[str, State]) -> None:
-        self.states = states
+    def __init__(self, states: dict[str, State], floor: float) -> None:
+        self.states, self.floor = states, floor  # floor: MARGIN below the best
         self._beam: list[tuple[str, State]] | None = None
 
     def beam(self) -> list[tuple[str, State]]:
         if self._beam is None:
-            states = self.states
+            states, floor = self.states, self.floor
             out: list[tuple[str, State]] = []
             if states:
-                floor = max(v[0] for v in states.values()) - MARGIN
                 # sorted is heapq.nlargest's documented equivalent (the same order among ties)
                 for item in sorted(states.items(), key=_score, reverse=True)[:BEAM]:
                     if item[1][0] < floor:
@@ -76,7 +77,7 @@ class SkeletonBeam:
         ends = [(skel, state) for skel, state in end.states.items() if skel in complete]
         if not ends:
             return []
-        floor = max(state[0] for _, state in ends) - MARGIN
+        floor = max(map(_score, ends)) - MARGIN
         final = sorted((e for e in ends if e[1][0] >= floor), key=_score, reverse=True)[:HYPOTHESES]
         return [(skel, unlink(pieces), junk) for skel, (_, pieces, junk, _) in final]
 
@@ -123,8 +124,11 @@ class SkeletonBeam:
                         old = states.get(skel)
                         if old is None or sc + insert > old[0]:
                             states[skel] = (sc + insert, pieces, junk + insert, lost)
-        self._lose_letters(states)
-        return _Position(states)
+        # lost-letter moves only lower scores: the best, hence the floor, stays
+        floor = max(map(_first, states.values())) - MARGIN if states else -math.inf
+        if self._deletions:
+            self._lose_letters(states, floor)
+        return _Position(states, floor)
 
     def _moves_of(self, piece: str) -> _Moves:
         """The letters a noisy piece may be read as, with log P (the confusion table's, in its
@@ -138,15 +142,14 @@ class SkeletonBeam:
 
     def _follow(self, skel: str, options: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
         """(longer prefix, log P) for the options that lead from skel to a lexicon prefix, in order."""
-        after = self.prefixes.get(skel, _NOTHING)
-        return tuple((after[letter], lp) for letter, lp in options if letter in after)
+        after = self.prefixes.get(skel)
+        if not after:
+            return ()
+        return tuple([(after[letter], lp) for letter, lp in options if letter in after])
 
-    def _lose_letters(self, states: dict[str, State]) -> None:
+    def _lose_letters(self, states: dict[str, State], floor: float) -> None:
         """A letter OCR dropped (one per core at most), from the states within the margin."""
-        if not states or not self._deletions:
-            return
         lose = self._lose
-        floor = max(v[0] for v in states.values()) - MARGIN
         for skel, (sc, pieces, junk, lost) in list(states.items()):
             if lost or sc < floor:
                 continue
@@ -176,3 +179,6 @@ def unlink(pieces: Pieces) -> tuple[str, ...]:
 
 def _score(item: tuple[str, State]) -> float:
     return item[1][0]
+
+
+_first = itemgetter(0)  # a state's score

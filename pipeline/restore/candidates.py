@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Container
 from dataclasses import dataclass
-from operator import add
+from operator import add, itemgetter
 from pathlib import Path
 from typing import Literal
 
@@ -141,13 +141,16 @@ class CandidateGenerator:
             ranked, copy = self._compound(key, k)
         else:
             ranked, copy = self._single(key)[: max(k, MERGE_KEEP)], self._copy(key)
+            single = len(ranked)
             # a token that reads well as one syllable is not searched for a lost space
             if len(key) >= MERGE_MIN_LEN and (not ranked or ranked[0].logp < MERGE_WHEN_BELOW):
                 ranked = ranked + self._merges(key)
             if len(key) > 1 and key[-1] == "?" and key[-2].isalpha():
                 asked = self._single(key[:-1])[:k]
                 ranked += [Candidate(c.text + "?", c.channel + QUESTION_LOGP, c.prior, c.kind) for c in asked]
-            ranked = sorted(ranked + self._acronyms(key), key=lambda c: -c.logp)
+            ranked += self._acronyms(key)
+            if len(ranked) > single:  # the one-syllable readings alone come ranked already
+                ranked = sorted(ranked, key=lambda c: -c.logp)
         out = _with_copy(ranked, copy, k)
         if len(self._cache) > CACHE_LIMIT:
             self._cache.clear()
@@ -275,11 +278,18 @@ class CandidateGenerator:
                 if shorter in self._by_skeleton:  # a letter added
                     skeletons.add(shorter)
                 skeletons |= self._deletes.get(shorter, set())  # a letter changed
-        # A skeleton's entries are listed most frequent first: beyond its first EDIT_SCORED none
-        # can make the most frequent EDIT_SCORED of them all.
-        by_skeleton = self._by_skeleton
-        texts = [t for s in skeletons if s not in seen for t in by_skeleton[s][:EDIT_SCORED]]
-        texts = sorted(texts, key=self.prior.__getitem__, reverse=True)[:EDIT_SCORED]  # = heapq.nlargest
+        # The most frequent EDIT_SCORED entries of these skeletons (the first of equal ones first).
+        # A skeleton's entries are listed most frequent first, so none beyond its first
+        # EDIT_SCORED can make it, nor any of a skeleton whose first entry is beaten by the first
+        # entries of EDIT_SCORED others; the rest keep their order.
+        by_skeleton, prior = self._by_skeleton, self.prior
+        kept = [s for s in skeletons if s not in seen]
+        if len(kept) > EDIT_SCORED:
+            firsts = [prior[by_skeleton[s][0]] for s in kept]
+            best = sorted(range(len(kept)), key=firsts.__getitem__, reverse=True)[:EDIT_SCORED]
+            kept = [kept[i] for i in sorted(best)]
+        texts = [t for s in kept for t in by_skeleton[s][:EDIT_SCORED]]
+        texts = sorted(texts, key=prior.__getitem__, reverse=True)[:EDIT_SCORED]  # = heapq.nlargest
         return [(t, self.channel.score(key, t)) for t in texts]
 
     def _acronyms(self, key: str) -> list[Candidate]:
@@ -294,19 +304,19 @@ class CandidateGenerator:
 
     def _merges(self, key: str) -> list[Candidate]:
         """Two lexicon entries read as one token (cuacac → của các), best few."""
-        out: list[Candidate] = []
+        out: list[tuple[str, float, float, float]] = []  # text, channel, prior, their sum (Candidate.logp)
         for i in range(1, len(key)):
             if not (_VOWELISH.search(key[:i]) and _VOWELISH.search(key[i:])):  # every syllable has a vowel
                 continue
             lefts = self._single(key[:i], edits=False)[:MERGE_PARTS]
             rights = self._single(key[i:], edits=False)[:MERGE_PARTS]
-            out += [
-                Candidate(f"{a.text} {b.text}", a.channel + b.channel + MERGE_LOGP, a.prior + b.prior, "merge")
-                for a in lefts
-                for b in rights
-            ]
-        unique = {c.text: c for c in sorted(out, key=lambda c: c.logp)}  # best of each text wins
-        return sorted(unique.values(), key=_logp, reverse=True)[:MERGE_KEEP]  # = heapq.nlargest
+            for a in lefts:
+                for b in rights:
+                    channel, prior = a.channel + b.channel + MERGE_LOGP, a.prior + b.prior
+                    out.append((f"{a.text} {b.text}", channel, prior, channel + prior))
+        unique = {m[0]: m for m in sorted(out, key=itemgetter(3))}  # best of each text wins
+        best = sorted(unique.values(), key=itemgetter(3), reverse=True)[:MERGE_KEEP]  # = heapq.nlargest
+        return [Candidate(text, channel, prior, "merge") for text, channel, prior, _ in best]
 
     def _compound(self, key: str, k: int) -> tuple[list[Candidate], Candidate]:
         """A core with inner separators (tổ-chức, đồng/người, cua.ngudi): parts restored apart.

@@ -158,15 +158,13 @@ class Channel:
         # (most chars have none, and most rows then skip the check)
         jumps: list[list[tuple[int, int, float]]] | None = None
         for j, c in enumerate(clean):
-            found = self._multi(c)
-            if found:
-                for size in (2, 3):
-                    for i in range(size, n + 1):
-                        lp = found.get(noisy[i - size : i])
-                        if lp is not None:
-                            if jumps is None:
-                                jumps = [[] for _ in range(n + 1)]
-                            jumps[i].append((j, size, lp))
+            for piece, lp in self._multi(c).items():
+                at = noisy.find(piece)
+                while at >= 0:
+                    if jumps is None:
+                        jumps = [[] for _ in range(n + 1)]
+                    jumps[at + len(piece)].append((j, len(piece), lp))
+                    at = noisy.find(piece, at + 1)
         row = [0.0]
         for d in dels:
             row.append(row[-1] + d)

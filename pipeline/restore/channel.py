@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from pipeline.restore.noise import NoiseModel
 from pipeline.vietnamese import strip_diacritics
@@ -94,7 +95,7 @@ class Channel:
                     table[letter] = lp
         # filled as scoring meets them
         self.columns: dict[str, _Column] = {}  # noisy piece -> its column (read by the generator)
-        self._multis: dict[str, dict[str, float]] = {}
+        self._clean_chars: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {}  # see _clean_char
 
     def _probs(self, char: str, shares: dict[str, float]) -> dict[str, float]:
         s = self.settings
@@ -152,13 +153,16 @@ class Channel:
         the same floats.
         """
         n, m = len(noisy), len(clean)
-        insert_logp, delete_floor = self.settings.insert_logp, self.settings.delete_floor
-        dels = [self._table(c).get("", delete_floor) for c in clean]
+        insert_logp = self.settings.insert_logp
+        known = self._clean_chars
+        dels = []
         # moves reading two or three noisy chars for one clean char, by the row they end on
         # (most chars have none, and most rows then skip the check)
         jumps: list[list[tuple[int, int, float]]] | None = None
         for j, c in enumerate(clean):
-            for piece, lp in self._multi(c).items():
+            lost, multi = known.get(c) or self._clean_char(c)
+            dels.append(lost)
+            for piece, lp in multi:
                 at = noisy.find(piece)
                 while at >= 0:
                     if jumps is None:
@@ -166,12 +170,17 @@ class Channel:
                     jumps[at + len(piece)].append((j, len(piece), lp))
                     at = noisy.find(piece, at + 1)
         row = [0.0]
-        for d in dels:
-            row.append(row[-1] + d)
+        left = 0.0
+        for lost in dels:
+            left += lost
+            row.append(left)
         rows = [row]
+        columns, column = self.columns, self.column
         for i in range(1, n + 1):
             up = row
-            subs = list(map(self.column(noisy[i - 1]).__getitem__, clean))
+            piece = noisy[i - 1]
+            lps = columns.get(piece)
+            subs = map((column(piece) if lps is None else lps).__getitem__, clean)
             left = up[0] + insert_logp
             row = [left]
             bonus: dict[int, float] = {}  # column j -> best jump into (i, j + 1)
@@ -180,12 +189,15 @@ class Channel:
                     x = rows[i - size][j] + lp
                     if j not in bonus or x > bonus[j]:
                         bonus[j] = x
-            for j in range(m):
-                best = up[j + 1] + insert_logp
-                x = left + dels[j]
+            # cells left to right: from above (junk), from the left (a lost char), diagonally
+            # (up is one longer than the rest: its last cell is only ever above)
+            cells = zip(islice(up, 1, None), up, dels, subs, strict=False)
+            for j, (above, diagonal, lost, sub) in enumerate(cells):
+                best = above + insert_logp
+                x = left + lost
                 if x > best:
                     best = x
-                x = up[j] + subs[j]
+                x = diagonal + sub
                 if x > best:
                     best = x
                 if bonus:
@@ -197,11 +209,11 @@ class Channel:
             rows.append(row)
         return row[m]
 
-    def _multi(self, char: str) -> dict[str, float]:
-        """The pieces of two or three chars char emits (most emit none: their DP moves are skipped)."""
-        found = self._multis.get(char)
-        if found is None:
-            found = self._multis[char] = {o: lp for o, lp in self._table(char).items() if 2 <= len(o) <= 3}
+    def _clean_char(self, char: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """log P(char lost), and the pieces of two or three noisy chars it emits (most emit none)."""
+        table = self._table(char)
+        multi = tuple((o, lp) for o, lp in table.items() if 2 <= len(o) <= 3)
+        found = self._clean_chars[char] = (table.get("", self.settings.delete_floor), multi)
         return found
 
     def hypotheses(

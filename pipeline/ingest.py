@@ -196,7 +196,9 @@ def _pdf_pages(path: Path, count: int, options: Options) -> Iterator[ImagePage |
         if len(layer.strip()) >= options.min_text_layer_chars:
             yield TextPage(number, normalize(layer), "text-layer")
             continue
-        image = rasterize_pdf_page(path, number, options.dpi, grayscale=True, max_pixels=options.max_image_pixels)
+        image = rasterize_pdf_page(
+            path, number, options.dpi, grayscale=True, max_pixels=options.max_image_pixels, page=page
+        )
         yield ImagePage(number, image, options.dpi)
 
 

@@ -133,17 +133,19 @@ def _page_scan(page, inches: tuple[float, float], dpi: int) -> Image.Image | Non
 
 
 def rasterize_pdf_page(
-    path: Path, number: int, dpi: int, grayscale: bool = False, max_pixels: int | None = None
-) -> Image.Image:
+    path: Path, number: int, dpi: int, grayscale: bool = False, max_pixels: int | None = None, page=None
+) -> Image.Image:  # page: pypdf.PageObject
     """Page `number` (1-based) of a PDF as pixels: its own scan when the page is one (see
     _page_scan), else drawn by poppler's pdftoppm. InputTooLargeError before any pixel is
     decoded when the page at `dpi` exceeds `max_pixels` (default: the Options default),
-    whoever asks (conversion, review, the searchable PDF), so all three see the same pixels."""
+    whoever asks (conversion, review, the searchable PDF), so all three see the same pixels.
+    `page`: that page of a reader the caller already holds (conversion reads every page), so
+    the PDF is not parsed again for each page."""
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
     limit = max_pixels if max_pixels is not None else Options().max_image_pixels
-    page = _pdf_page(path, number)
+    page = page if page is not None else _pdf_page(path, number)
     try:
         width_in, height_in = pdf_page_inches(page)
     except ValueError as exc:

@@ -29,6 +29,7 @@ import difflib
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,7 @@ from pipeline.api import convert  # noqa: E402
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.options import Options  # noqa: E402
-from pipeline.restore.api import get_restorer, restore_page, vie_corrector  # noqa: E402
+from pipeline.restore.api import get_restorer, restore_page, set_restore_threads, vie_corrector  # noqa: E402
 from pipeline.restore.ngram import NgramLM  # noqa: E402
 from pipeline.restore.vie import VieCorrector, correct_page  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
@@ -72,6 +73,7 @@ class Row:
     wrong: int = 0
     pages: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds (the process's threads and its tesseract children); fresh runs only
     right_before: int = 0  # words right without the correction (correction rows only)
     changed_right: int = 0  # ... that the correction changed
     correction_seconds: float = 0.0
@@ -95,29 +97,37 @@ class Row:
                 )
 
 
-def bare_tesseract(pdf: Path, cache: Path, fresh: bool = False) -> tuple[str, int, float]:
-    """(text, pages, seconds of tesseract alone) for one PDF, cached (fresh: measured again)."""
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds of this process's threads, of its children waited for), user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def bare_tesseract(pdf: Path, cache: Path, fresh: bool = False) -> tuple[str, int, float, float]:
+    """(text, pages, seconds of tesseract alone, their CPU seconds or 0 when cached) for one PDF,
+    cached (fresh: measured again)."""
     cached = cache / f"{pdf.stem}.json"
     if cached.is_file() and not fresh:
         data = json.loads(cached.read_text(encoding="utf-8"))
-        return data["text"], data["pages"], data["seconds"]
+        return data["text"], data["pages"], data["seconds"], data.get("cpu", 0.0)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    texts, seconds = [], 0.0
+    texts, seconds, cpu = [], 0.0, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         # The scans are the PDF's page images: take them out as stored (JPEG), no re-rendering.
         subprocess.run(["pdfimages", "-all", str(pdf), f"{tmp}/p"], check=True)
         pngs = sorted(Path(tmp).glob("p-*"))
         for png in pngs:
-            started = time.perf_counter()
+            started, (_, before) = time.perf_counter(), cpu_seconds()
             out = subprocess.run(
                 ["tesseract", str(png), "stdout", "-l", "vie", "--dpi", "300"], capture_output=True, check=True, env=env
             )
             seconds += time.perf_counter() - started
+            cpu += cpu_seconds()[1] - before
             texts.append(out.stdout.decode("utf-8"))
     cache.mkdir(parents=True, exist_ok=True)
-    payload = {"text": "\n".join(texts), "pages": len(pngs), "seconds": seconds}
+    payload = {"text": "\n".join(texts), "pages": len(pngs), "seconds": seconds, "cpu": cpu}
     atomic_write_text(cached, json.dumps(payload, ensure_ascii=False))
-    return payload["text"], payload["pages"], seconds
+    return payload["text"], payload["pages"], seconds, cpu
 
 
 def words_of(pages: list) -> list[str]:
@@ -144,6 +154,20 @@ def changed_right(before: list, after: list, truth: list[str]) -> tuple[int, int
     )
 
 
+def stage_table(stages: dict[str, dict[str, float]], rows: dict[tuple[str, str], Row]) -> list[str]:
+    """Where convert's wall-clock goes, per page (its stage timings in provenance; the rest is
+    segmentation and building the Document), against bare tesseract's; empty without a fresh run."""
+    if not stages:
+        return []
+    out = ["| split | stage of `convert()` | s / page | ÷ bare tesseract |", "|---|---|---:|---:|"]
+    for split, timed in stages.items():
+        pages, bare = rows[split, "gazette convert"].pages, rows[split, "bare tesseract -l vie"]
+        per_bare = bare.seconds / bare.pages
+        for stage, seconds in timed.items():
+            out.append(f"| {split} | {stage} | {seconds / pages:.3f} | {seconds / pages / per_bare:.2f} |")
+    return [*out, ""]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "plan-scans")
@@ -162,6 +186,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     splits = ("tune", "heldout") if args.split == "both" else (args.split,)
+    set_restore_threads(1)  # as a batch worker loads it (batch/task.prepare_worker): one ONNX Runtime thread
     restorer = get_restorer()
     corrector = vie_corrector(restorer)
     if corrector is None:
@@ -170,6 +195,7 @@ def main() -> int:
         corrector = VieCorrector(NgramLM.load(args.correction_lm), corrector.generator, corrector.settings)
     below = Options().restore_below
     rows: dict[tuple[str, str], Row] = {}
+    stages: dict[str, dict[str, float]] = {}  # split → convert's stage → seconds (fresh runs)
     for path in sorted(ANNOTATIONS.glob("plan-*.json")):
         gold = json.loads(path.read_text(encoding="utf-8"))
         doc_id = Path(gold["source"]).stem
@@ -179,18 +205,26 @@ def main() -> int:
         split = gold["split"]
         truth = truth_words(doc_id)
         pdf = args.data / "archive" / f"{doc_id}.pdf"
-        text, pages, seconds = bare_tesseract(pdf, args.data / "bare", fresh=args.fresh)
-        rows.setdefault((split, "bare tesseract -l vie"), Row()).add(normalize(text).split(), truth, pages, seconds)
+        text, pages, seconds, cpu = bare_tesseract(pdf, args.data / "bare", fresh=args.fresh)
+        bare = rows.setdefault((split, "bare tesseract -l vie"), Row())
+        bare.add(normalize(text).split(), truth, pages, seconds)
+        bare.cpu += cpu
         if args.fresh:
-            started = time.perf_counter()
+            started, before = time.perf_counter(), cpu_seconds()
             document = convert(pdf, Options())
             spent = time.perf_counter() - started
+            used = sum(cpu_seconds()) - sum(before)
+            timed = stages.setdefault(split, {})
+            for timing in document.provenance.timings:
+                timed[timing.stage] = timed.get(timing.stage, 0.0) + timing.seconds
+            rest = spent - sum(t.seconds for t in document.provenance.timings)
+            timed["segmentation and the rest"] = timed.get("segmentation and the rest", 0.0) + rest
         else:
             document = Document.model_validate_json(converted.read_text(encoding="utf-8"))
             spent = sum(t.seconds for t in document.provenance.timings)
-        rows.setdefault((split, "gazette convert"), Row()).add(
-            words_of(document.pages), truth, len(document.pages), spent
-        )
+        converted_row = rows.setdefault((split, "gazette convert"), Row())
+        converted_row.add(words_of(document.pages), truth, len(document.pages), spent)
+        converted_row.cpu += used if args.fresh else 0.0
         # As convert does now (restore/api.restore_page, correct=True): every word corrected, then the
         # words below restore_below restored; the same without the correction for the words it changed.
         source = source_document(document).pages
@@ -202,6 +236,7 @@ def main() -> int:
         row = rows.setdefault((split, "gazette + correction of every word"), Row())
         # fresh: convert() already corrected every word (Options.correct_vie is on by default)
         row.add(words_of(final), truth, len(document.pages), spent if args.fresh else spent + extra)
+        row.cpu += used if args.fresh else 0.0
         right, changed = changed_right(plain, final, truth)
         row.right_before += right
         row.changed_right += changed
@@ -210,11 +245,14 @@ def main() -> int:
     for (split, name), r in rows.items():
         bare = rows[split, "bare tesseract -l vie"]
         ratio = (r.seconds / r.pages) / (bare.seconds / bare.pages) if bare.seconds else 0.0
+        cpu = "– | –"
+        if r.cpu and bare.cpu:
+            cpu = f"{r.cpu / r.pages:.2f} | {r.cpu / r.pages / (bare.cpu / bare.pages):.2f}"
         lines.append(
             f"| {split} | {name} | {r.pages} | {100 * r.edits / r.chars:.2f} % | {100 * r.right / r.truth_words:.2f} % "
             f"| {100 * r.right / r.output_words:.2f} % | {100 * r.wrong_tone / r.wrong if r.wrong else 0:.0f} % "
             f"| {f'{100 * r.changed_right / r.right_before:.3f} %' if r.right_before else '–'} "
-            f"| {r.seconds / r.pages:.2f} | {ratio:.2f} "
+            f"| {r.seconds / r.pages:.2f} | {ratio:.2f} | {cpu} "
             f"| {f'+{r.correction_seconds / r.pages:.3f} s' if r.right_before else '–'} |"
         )
     text = [
@@ -227,15 +265,18 @@ def main() -> int:
         "rendered plan body in classic tone placement. *tone share* = wrong words whose only error is a tone mark.",
         "",
         "| split | row | pages | CER | word recall | word precision | tone share of wrong words "
-        "| correct words changed | s / page | ÷ bare tesseract | correction / page |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| correct words changed | s / page | ÷ bare tesseract | CPU s / page | CPU ÷ bare | correction / page |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *lines,
         "",
+        *stage_table(stages, rows),
         (
             "Fresh run (`--fresh`): every document converted with the current code and bare tesseract timed again, "
             "one document after the other in this run, so both saw the same machine load; gazette's seconds are "
-            "the wall-clock of `convert()` in one process (model loaded once before, as in a batch worker), "
-            "bare tesseract's the `tesseract` processes on the PDF's stored page images. *gazette convert* is "
+            "the wall-clock of `convert()` in one process (model loaded once before with one ONNX Runtime thread, "
+            "as in a batch worker), bare tesseract's the `tesseract` processes on the PDF's stored page images. "
+            "*CPU s / page*: user + system seconds of the process's threads and the tesseract processes it waited "
+            "for, which the other jobs on the machine disturb less than the wall-clock. *gazette convert* is "
             "`convert()` with its defaults, the vie correction and the word-right scores of every word included; "
             "the correction row recomputes the correction from the same OCR to count the words it changed, and "
             "takes convert's time."

@@ -4,6 +4,7 @@ on the shipped model's real rescoring of English-model OCR."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -162,6 +163,38 @@ def test_the_decoder_equals_the_reference_on_random_lattices(tiny_lm: NgramLM, b
     assert alone == expected
     together = viterbi_lines(tiny_lm, slots, 0.7, starts, beam)  # many pairs a position: the grouped lookups
     assert together == expected
+
+
+@pytest.mark.parametrize("beam", [1, 3, 48])
+def test_a_long_line_cut_where_its_state_is_fixed_decodes_as_the_reference(
+    tiny_lm: NgramLM, beam: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Running text: long lines where tokens kept as read (one candidate) fix the LM state here and there.
+    rng = random.Random(100 + beam)
+    lattices = []
+    for _ in range(30):
+        lattice = [tok for _ in range(6) for tok in _random_lattice(tiny_lm, rng)]
+        for k in range(0, len(lattice), 3):
+            lattice[k] = ([[rng.randrange(tiny_lm.size)]], [0.0])  # kept as read: one unit
+        lattices.append(lattice)
+    starts = [rng.choice((BOS, NONE)) for _ in lattices]
+    expected = [_old_viterbi(tiny_lm, lat, 0.7, start, beam) for lat, start in zip(lattices, starts, strict=True)]
+    slots = [[make_slot(tiny_lm, units, scores) for units, scores in lat] for lat in lattices]
+    cuts = sum(
+        len(a.units) == len(b.units) == 1 and len(a.units[0]) == len(b.units[0]) == 1
+        for line in slots
+        for a, b in itertools.pairwise(line)
+    )
+    decoded: list[int] = []  # lines per batch the decoder gets
+    decode = module._decode
+
+    def counted(lm: NgramLM, parts: list, *rest: object) -> list[list[int]]:
+        decoded.append(len(parts))
+        return decode(lm, parts, *rest)
+
+    monkeypatch.setattr(module, "_decode", counted)
+    assert viterbi_lines(tiny_lm, slots, 0.7, starts, beam) == expected
+    assert len(decoded) == 1 and decoded[0] >= len(slots) + cuts >= len(slots) + 10  # cut, one batch of parts
 
 
 def test_both_ways_of_grouping_the_lookups_agree(tiny_lm: NgramLM, monkeypatch: pytest.MonkeyPatch) -> None:

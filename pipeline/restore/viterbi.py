@@ -64,10 +64,52 @@ def viterbi_lines(
     starts: Sequence[int],
     beam: int,
 ) -> list[list[int]]:
-    """viterbi() of each line (each started from the context (<none>, start)), decoded together."""
+    """viterbi() of each line (each started from the context (<none>, start)), decoded together.
+
+    Where a line's LM state is the same on every path (two units in a row that the tokens fix:
+    a number and a word kept as read, a code), the best path through it is the best path to it
+    and the best path from it: the line is cut there and its parts decoded side by side, as many
+    lines are. A page read as running text is one long line, whose positions would otherwise be
+    stepped one by one; the paths are the same (up to float rounding of exact ties)."""
+    parts: list[tuple[int, int, int, int]] = []  # line, first slot, start context (x, y)
+    for i, slots in enumerate(lines):
+        begin, context, fixed = 0, (NONE, starts[i]), []
+        for t, slot in enumerate(slots):
+            fixed = [*fixed, *slot.units[0]][-2:] if len(slot.units) == 1 else []
+            if len(fixed) == 2 and t + 1 < len(slots):
+                parts.append((i, begin, *context))
+                begin, context = t + 1, (fixed[0], fixed[1])
+        parts.append((i, begin, *context))
+    if len(parts) == len(lines):
+        return _decode(lm, lines, lm_weight, [NONE] * len(lines), list(starts), beam)
+    ends = [parts[k + 1][1] if k + 1 < len(parts) and parts[k + 1][0] == i else len(lines[i])
+            for k, (i, *_) in enumerate(parts)]  # fmt: skip
+    decoded = _decode(
+        lm,
+        [lines[i][begin:end] for (i, begin, *_), end in zip(parts, ends, strict=True)],
+        lm_weight,
+        [x for *_, x, _ in parts],
+        [y for *_, y in parts],
+        beam,
+    )
+    paths: list[list[int]] = [[] for _ in lines]
+    for (i, *_), path in zip(parts, decoded, strict=True):
+        paths[i] += path
+    return paths
+
+
+def _decode(
+    lm: NgramLM,
+    lines: Sequence[Sequence[Slot]],
+    lm_weight: float,
+    xs_start: Sequence[int],
+    ys_start: Sequence[int],
+    beam: int,
+) -> list[list[int]]:
+    """The Viterbi of lines decoded together, each from its context (x, y)."""
     table = _Table(lm, lines)
     n = table.lines
-    xs, ys = np.full(n, NONE, np.int64), np.array(starts, np.int64).reshape(n)
+    xs, ys = np.array(xs_start, np.int64).reshape(n), np.array(ys_start, np.int64).reshape(n)
     states = _States(np.arange(n, dtype=np.int64), xs, ys, np.zeros(n), *lm.context_part(xs, ys))
     backs: list[tuple[list[int], list[int]]] = []
     finals: dict[int, tuple[int, int]] = {}  # line → (position, state) where its best path ends

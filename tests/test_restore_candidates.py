@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,3 +125,25 @@ def test_signature_mark_glued_to_a_word_keeps_its_dot(generator) -> None:
     texts = {c.text for c in generator.candidates("TM.UY", 24)}
     assert "tm.ủy" in texts
     assert not any(t.startswith(("tâm", "tm ")) for t in texts)
+
+
+def test_candidate_sets_do_not_depend_on_the_hash_seed() -> None:
+    # Ties between equally frequent edit neighbours and acronym readings were broken by the order
+    # of a Python set, which changes with PYTHONHASHSEED: the same core got other candidates.
+    script = (
+        "from pipeline.restore.candidates import CandidateGenerator\n"
+        "g = CandidateGenerator.load()\n"
+        "for core in ('nghia', 'dbp', 'ddb', 'pdb', 'cdn', 'timg', 'ngudi'):\n"
+        "    print([(c.text, round(c.logp, 9)) for c in g.candidates(core)])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "7")
+    }
+    assert len(outputs) == 1

@@ -283,7 +283,7 @@ class CandidateGenerator:
         # EDIT_SCORED can make it, nor any of a skeleton whose first entry is beaten by the first
         # entries of EDIT_SCORED others; the rest keep their order.
         by_skeleton, prior = self._by_skeleton, self.prior
-        kept = [s for s in skeletons if s not in seen]
+        kept = sorted(s for s in skeletons if s not in seen)  # a set's order changes with the hash seed
         if len(kept) > EDIT_SCORED:
             firsts = [prior[by_skeleton[s][0]] for s in kept]
             best = sorted(range(len(kept)), key=firsts.__getitem__, reverse=True)[:EDIT_SCORED]
@@ -300,7 +300,8 @@ class CandidateGenerator:
         texts = {key[:i] + "đ" + key[i + 1 :] for i in spots}
         if key.count("d") > 1:
             texts.add(key.replace("d", "đ"))
-        return [Candidate(t, self.channel.score(key, t), self._prior(t), "word") for t in texts if t not in self.prior]
+        score, prior = self.channel.score, self._prior
+        return [Candidate(t, score(key, t), prior(t), "word") for t in sorted(texts) if t not in self.prior]
 
     def _merges(self, key: str) -> list[Candidate]:
         """Two lexicon entries read as one token (cuacac → của các), best few."""

@@ -62,20 +62,8 @@ ANNOTATIONS = ROOT / "tests" / "data" / "segment"
 WAYS = {"scans": ".pdf.json", "restored eng OCR": ".eng.txt.json"}
 BINS = 10
 WORD_RIGHT_LOW = 0.9  # the review threshold of the word-right model alone (before the token-right model)
-SWEEP = (
-    0.5,
-    0.7,
-    0.8,
-    0.85,
-    0.9,
-    0.92,
-    0.94,
-    0.95,
-    0.96,
-    0.97,
-    0.98,
-    0.99,
-)  # review thresholds compared on the tune split
+# review thresholds compared on the tune split (= fit_word_right.THRESHOLDS)
+SWEEP = (0.5, 0.7, 0.8, 0.85, *(round(0.9 + 0.005 * k, 3) for k in range(19)))
 
 
 def _words(text: str) -> list[str]:
@@ -299,12 +287,12 @@ def main() -> int:
     out_of_fold = _out_of_fold()
     sweep = []
     for threshold in SWEEP:
-        cells = [out_of_fold.get((way, f"{threshold:.2f}"), "–") for way in WAYS]
+        cells = [out_of_fold.get((way, f"{threshold:.3f}"), "–") for way in WAYS]
         for way in WAYS:
             t = tallies["tune", way, "after"]
             queued = [wrong for risk, wrong in t.risks if risk < threshold]
             cells.append(f"{_pct(sum(queued), t.wrong)} / {len(queued) / t.wrong if t.wrong else 0:.1f}")
-        sweep.append(f"| {threshold:.2f} | " + " | ".join(cells) + " |")
+        sweep.append(f"| {threshold:.3f} | " + " | ".join(cells) + " |")
     breakdown = []
     for split in ("tune", "heldout"):
         for way in WAYS:
@@ -345,7 +333,8 @@ def main() -> int:
         "- *after*: the word-right model, then the token-right model "
         "(`pipeline/restore/token_right.py`) over every token, scored or not: the word-right probability and "
         "features, the token's shape (number, code, punctuation, casing), OCR confidence of it and its "
-        "neighbours, lexicon cues of split and run-together words and the gaps between OCR boxes; both fitted "
+        "neighbours, lexicon cues of split and run-together words, the gaps between OCR boxes, what correction "
+        "and restore changed around it, misread punctuation and the line's place on the page; both fitted "
         f"on the tune split by `scripts/fit_word_right.py`; queued below LOW = {LOW}.",
         "",
         "| split | way in | confidence | words | wrong | error recall | queue precision | queued / 1,000 words "
@@ -360,8 +349,8 @@ def main() -> int:
         "Tokens queued when their probability of being right is below the threshold: error recall / tokens "
         f"queued per wrong word. The review uses LOW = {LOW} (`pipeline/review/attention.py`): the largest "
         "threshold that queues at most 3 per wrong word on both ways in, read from the *out-of-fold* sweep "
-        "(`scripts/fit_word_right.py`: two folds of tune documents, each scored by models fitted on the "
-        "other). The trees have seen the tune tokens, so the in-sample sweep below it flatters them; it is "
+        "(`scripts/fit_word_right.py`: five folds of tune documents, each scored by models fitted on the "
+        "other four). The trees have seen the tune tokens, so the in-sample sweep below it flatters them; it is "
         "shown for comparison (unknown agencies and conflicts aside).",
         "",
         "| threshold | " + " | ".join(f"{way}, out of fold" for way in WAYS) + " | " + " | ".join(WAYS) + " |",

@@ -11,9 +11,10 @@ output word aligned with the true text and called right or wrong.
 - The token-right model (pipeline/restore/token_right.py), per way in, over every token: boosted
   trees (scikit-learn's HistGradientBoosting, exported as plain lists) over the word-right
   probability and features and the token's shape, OCR and lexicon cues, then an isotonic map.
-  Its word-right inputs and the isotonic map come from two folds of tune documents, so that
-  neither learns from probabilities fitted on the same words; the tune report is out of fold
-  too, and the review threshold (pipeline/review/attention.LOW) is read from it.
+  Its word-right inputs and the isotonic map come from five folds of tune documents (FOLDS), so
+  that neither learns from probabilities fitted on the same words; the tune report is out of
+  fold too, and the review threshold (pipeline/review/attention.LOW) is read from it by
+  `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
 
 The held-out split is scored only with --heldout (once, at the end). Features are cached in
 DATA/word-right-features-<features>.npz (`--fresh` computes them again).
@@ -25,10 +26,13 @@ DATA/word-right-features-<features>.npz (`--fresh` computes them again).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,26 +56,34 @@ from pipeline.restore.token_right import (  # noqa: E402
     STATIC_FEATURES,
     TOKEN_FEATURES,
     TokenRight,
+    TokenView,
     line_features,
     model_inputs,
-    views,
 )
 from pipeline.vietnamese import normalize  # noqa: E402
 
-THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # = bench_review.SWEEP
-TREES = 200
+# = bench_review.SWEEP; steps of 0.005 where the review threshold lies (a coarser grid left a
+# threshold that queued 2.3 per wrong word next to one that queued 4.5)
+THRESHOLDS = (0.5, 0.7, 0.8, 0.85, *(round(0.9 + 0.005 * k, 3) for k in range(19)))
+# Folds of tune documents for the out-of-fold figures: each model fitted on four fifths of the
+# documents is nearer the one fitted on all of them than one fitted on half (two folds read
+# scans at 79.9 % error recall out of fold where five read 86.8 %, same trees and features).
+FOLDS = 5
+BUDGET = 3.0  # issue 12: at most 3 tokens queued per wrong word
 
 
 def collect(data: Path) -> dict[str, np.ndarray]:
     """Word rows (every word restore scored): features, right/wrong, way in ('ocr' 1 / 'text'
     0), split (tune 1 / heldout 0), file way ('.pdf.json' 1 / '.eng.txt.json' 0), document.
-    Token rows (every token of a restored page, scored or not): the token-right static
-    features, the index of its word row (-1: unscored), right/wrong, way in, split, file way and
-    document."""
+    Token rows (every token of a restored page, scored or not): the index of its word row (-1:
+    unscored), right/wrong, way in, split, file way and document; and its view (raw_*: final
+    text, text as read, flags, OCR confidence, box, line and page number) for the static features."""
     restorer = get_restorer()
-    lexicon = restorer.generator.prior
     words: dict[str, list] = {k: [] for k in ("features", "right", "ocr", "tune", "scan", "doc")}
-    tokens: dict[str, list] = {k: [] for k in ("static", "row", "right", "ocr", "tune", "scan", "doc")}
+    tokens: dict[str, list] = {k: [] for k in ("row", "right", "ocr", "tune", "scan", "doc")}
+    # the token views themselves, so that static features can be computed again without restoring
+    raw: dict[str, list] = {k: [] for k in ("text", "source", "flags", "conf", "box", "line", "page")}
+    lines_seen = 0
     for number, path in enumerate(sorted(ANNOTATIONS.glob("plan-*.json"))):
         gold = json.loads(path.read_text(encoding="utf-8"))
         doc_id = Path(gold["source"]).stem
@@ -89,21 +101,64 @@ def collect(data: Path) -> dict[str, np.ndarray]:
                 for key, value in zip(words, (features, ok[index], way == "ocr", gold["split"] == "tune",
                                                suffix == ".pdf.json", number), strict=True):  # fmt: skip
                     words[key].append(value)
-            static = [
-                line_features(views(line.tokens), lexicon)
-                for page in document.pages
-                for line in page.lines
-                if line.tokens
-            ]
-            for index, (token, row) in enumerate(zip(found, np.vstack(static), strict=True)):
-                values = (row, row_of.get(index, -1), ok[index], token.ocr_confidence is not None,
+            for page in document.pages:
+                for line in page.lines:
+                    for t in line.tokens:
+                        box = (-1, -1, -1, -1) if t.box is None else (t.box.x0, t.box.y0, t.box.x1, t.box.y1)
+                        conf = np.nan if t.ocr_confidence is None else t.ocr_confidence
+                        values = (t.text, t.source_text, "|".join(t.flags), conf, box, lines_seen, page.number)
+                        for key, value in zip(raw, values, strict=True):
+                            raw[key].append(value)
+                    lines_seen += bool(line.tokens)
+            for index, token in enumerate(found):
+                values = (row_of.get(index, -1), ok[index], token.ocr_confidence is not None,
                           gold["split"] == "tune", suffix == ".pdf.json", number)  # fmt: skip
                 for key, value in zip(tokens, values, strict=True):
                     tokens[key].append(value)
             print(f"{doc_id}{suffix}: {len(rows)} scored, {time.perf_counter() - started:.1f} s", flush=True)
     out = {key: np.array(value) for key, value in words.items()}
     out.update({f"token_{key}": np.array(value) for key, value in tokens.items()})
+    out.update({f"raw_{key}": np.array(value) for key, value in raw.items()})
     return out
+
+
+def token_views(found: dict[str, np.ndarray]) -> list[list[TokenView]]:
+    """The cached tokens as lines of TokenViews (collect stores them flat, with a line number)."""
+    lines: list[list[TokenView]] = []
+    last = -1
+    for text, source, flags, conf, box, line in zip(
+        found["raw_text"], found["raw_source"], found["raw_flags"], found["raw_conf"], found["raw_box"],
+        found["raw_line"], strict=True,
+    ):  # fmt: skip
+        if line != last:
+            lines.append([])
+            last = line
+        lines[-1].append(
+            TokenView(
+                str(text),
+                str(text) != str(source),
+                None if np.isnan(conf) else float(conf),
+                None if box[0] < 0 else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
+                source=str(source),
+                flags=tuple(str(flags).split("|")) if flags else (),
+            )
+        )
+    return lines
+
+
+def static_features(found: dict[str, np.ndarray], lexicon: Mapping[str, float]) -> np.ndarray:
+    """The token-right static features of every cached token, from its views; a line's rank is
+    counted within its file's first page (caches without page numbers: within the file, which
+    is the same for the first ten lines of any first page that has them)."""
+    starts = np.flatnonzero(np.r_[True, found["raw_line"][1:] != found["raw_line"][:-1]])
+    files = found["token_doc"] * 2 + found["token_scan"]
+    pages = found["raw_page"] if "raw_page" in found else np.ones(len(files), dtype=int)
+    rows, rank, last = [], 0, None
+    for start, line in zip(starts, token_views(found), strict=True):
+        rank = rank + 1 if files[start] == last else 0
+        last = files[start]
+        rows.append(line_features(line, lexicon, rank if pages[start] == 1 else None))
+    return np.vstack(rows)
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
@@ -132,16 +187,31 @@ def _word_probabilities(model: WordRight, x: np.ndarray, ocr: np.ndarray) -> np.
     return p
 
 
-def _trees(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
-    # Fixed, modest settings (not tuned on the held-out split): shallow trees, many rows per leaf.
-    return HistGradientBoostingClassifier(
-        max_iter=TREES,
-        learning_rate=0.05,
-        max_leaf_nodes=15,
-        min_samples_leaf=100,
-        l2_regularization=1.0,
-        random_state=0,
-    ).fit(x, y)
+@dataclass(frozen=True)
+class TreeSettings:
+    """The token-right trees' capacity and regularisation (HistGradientBoostingClassifier's names)."""
+
+    max_iter: int = 200
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 100
+    l2_regularization: float = 1.0
+    max_depth: int | None = None
+
+
+# Per way in, the best out-of-fold error recall at 3 queued per wrong word on the tune split (five
+# folds, every feature) of 15 settings: 7 to 127 leaves, 5 to 300 tokens a leaf, 100 to 400
+# rounds (early stopping), learning rate 0.05 or 0.1, L2 1 or 10. The English-model OCR text
+# wants bigger trees than the default (15 leaves, 100 a leaf): 78.9 → 85.5 %, log-loss 0.0459 →
+# 0.0418; the scans hardly mind (91.5 → 92.0 %).
+SETTINGS = {
+    "ocr": TreeSettings(max_leaf_nodes=31, min_samples_leaf=50),
+    "text": TreeSettings(max_leaf_nodes=63, min_samples_leaf=10),
+}
+
+
+def _trees(x: np.ndarray, y: np.ndarray, settings: TreeSettings) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(**dataclasses.asdict(settings), random_state=0).fit(x, y)
 
 
 def _export(model: HistGradientBoostingClassifier) -> dict[str, object]:
@@ -163,44 +233,75 @@ def _export(model: HistGradientBoostingClassifier) -> dict[str, object]:
     return {"base": round(float(model._baseline_prediction.ravel()[0]), 6), "trees": trees}
 
 
-def fit_tokens(found: dict[str, np.ndarray], word_x: np.ndarray) -> tuple[dict[str, object], np.ndarray]:
-    """The token-right model per way in, fitted on the tune split, and every token's inputs.
-
-    The word-right probabilities it learns from are out of fold (two folds by document: the
-    word-right model refitted on the other half), as they will be on new documents; the
-    isotonic map is fitted on out-of-fold tree probabilities, the trees then on all of tune."""
-    tune, ocr, doc = found["token_tune"], found["token_ocr"], found["token_doc"]
-    rows, right = found["token_row"], found["token_right"]
-    words = np.where(rows[:, None] >= 0, word_x[np.maximum(rows, 0)], 0.0)
+def document_folds(doc: np.ndarray, tune: np.ndarray, folds: int) -> list[np.ndarray]:
+    """`folds` masks of the tune rows, by document (round robin over the sorted document numbers:
+    every fold holds scans and English-model OCR of the same documents)."""
     documents = sorted(set(doc[tune].tolist()))
-    folds = [np.isin(doc, documents[k::2]) & tune for k in range(2)]
-    word_fold = [np.isin(found["doc"], documents[k::2]) & found["tune"] for k in range(2)]
+    return [np.isin(doc, documents[k::folds]) & tune for k in range(folds)]
+
+
+def token_inputs(found: dict[str, np.ndarray], word_x: np.ndarray, folds: int) -> np.ndarray:
+    """Every token's TOKEN_FEATURES. The word-right probabilities of the tune tokens are out of
+    fold (the word-right model refitted without their documents), as they will be on new
+    documents; held-out tokens get the model fitted on all of tune."""
+    tune, rows = found["token_tune"], found["token_row"]
+    words = np.where(rows[:, None] >= 0, word_x[np.maximum(rows, 0)], 0.0)
+    token_fold = document_folds(found["token_doc"], tune, folds)
+    word_fold = document_folds(found["doc"], found["tune"], folds)
     p_word = np.full(len(rows), np.nan)
-    for k in range(2):  # out-of-fold word-right probabilities for the tune tokens
-        train = found["tune"] & ~word_fold[k]
-        model = WordRight.load_dict(_word_payload(word_x, found["right"], found["ocr"], train))
-        mine = folds[k] & (rows >= 0)
+    for k in range(folds):
+        model = WordRight.load_dict(_word_payload(word_x, found["right"], found["ocr"], found["tune"] & ~word_fold[k]))
+        mine = token_fold[k] & (rows >= 0)
         p_word[mine] = _word_probabilities(model, word_x[rows[mine]], found["ocr"][rows[mine]])
     final = WordRight.load_dict(_word_payload(word_x, found["right"], found["ocr"], found["tune"]))
     mine = ~tune & (rows >= 0)
     p_word[mine] = _word_probabilities(final, word_x[rows[mine]], found["ocr"][rows[mine]])
-    inputs = model_inputs(found["token_static"], p_word, words)
+    return model_inputs(found["token_static"], p_word, words)
+
+
+def out_of_fold(
+    found: dict[str, np.ndarray], inputs: np.ndarray, settings: Mapping[str, TreeSettings], folds: int
+) -> dict[str, np.ndarray]:
+    """Per way in, the tree probability of every tune token of that way by trees fitted
+    without its documents (0 elsewhere)."""
+    tune, ocr, right = found["token_tune"], found["token_ocr"], found["token_right"]
+    masks = document_folds(found["token_doc"], tune, folds)
+    out = {}
+    for way in ("ocr", "text"):
+        here = ocr == (way == "ocr")
+        p = np.zeros(len(right))
+        for mask in masks:
+            trees = _trees(inputs[tune & here & ~mask], right[tune & here & ~mask], settings[way])
+            p[mask & here] = trees.predict_proba(inputs[mask & here])[:, 1]
+        out[way] = p
+    return out
+
+
+def fit_tokens(
+    found: dict[str, np.ndarray],
+    word_x: np.ndarray,
+    settings: Mapping[str, TreeSettings] | None = None,
+    folds: int = FOLDS,
+) -> tuple[dict[str, object], np.ndarray]:
+    """The token-right model per way in, fitted on the tune split, and every token's inputs: the
+    isotonic map fitted on out-of-fold tree probabilities (`folds` folds of tune documents), the
+    trees then on all of tune. found["oof_ocr"], found["oof_text"]: the out-of-fold probabilities."""
+    tune, ocr, right = found["token_tune"], found["token_ocr"], found["token_right"]
+    settings = SETTINGS if settings is None else settings
+    inputs = token_inputs(found, word_x, folds)
+    raw = out_of_fold(found, inputs, settings, folds)
     maps: dict[str, object] = {}
     for way in ("ocr", "text"):
         here = ocr == (way == "ocr")
-        out_of_fold = np.zeros(len(rows))
-        for k in range(2):
-            trees = _trees(inputs[tune & here & ~folds[k]], right[tune & here & ~folds[k]])
-            out_of_fold[folds[k] & here] = trees.predict_proba(inputs[folds[k] & here])[:, 1]
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        iso.fit(out_of_fold[tune & here], right[tune & here])
+        iso.fit(raw[way][tune & here], right[tune & here])
         maps[way] = {
-            **_export(_trees(inputs[tune & here], right[tune & here])),
+            **_export(_trees(inputs[tune & here], right[tune & here], settings[way])),
             "iso_x": [round(float(v), 6) for v in iso.X_thresholds_],
             "iso_y": [round(float(v), 6) for v in iso.y_thresholds_],
             "tokens": int((tune & here).sum()),
         }
-        found[f"oof_{way}"] = np.interp(out_of_fold, iso.X_thresholds_, iso.y_thresholds_)
+        found[f"oof_{way}"] = np.interp(raw[way], iso.X_thresholds_, iso.y_thresholds_)
     return {"features": list(TOKEN_FEATURES), "maps": maps}, inputs
 
 
@@ -212,12 +313,19 @@ def _word_payload(x: np.ndarray, y: np.ndarray, ocr: np.ndarray, mask: np.ndarra
 def _sweep(p: np.ndarray, wrong: np.ndarray) -> dict[str, list[float | None]]:
     n = int(wrong.sum())
     return {
-        f"{t:.2f}": [
+        f"{t:.3f}": [
             round(int((wrong & (p < t)).sum()) / n, 4) if n else None,
             round(int((p < t).sum()) / max(n, 1), 2),
         ]
         for t in THRESHOLDS
     }
+
+
+def low_by_rule(sweeps: list[dict[str, list[float | None]]], budget: float = BUDGET) -> float | None:
+    """The largest threshold of the sweeps that queues at most `budget` tokens per wrong word on
+    every one of them (the review's LOW: one threshold for both ways in)."""
+    fits = [float(t) for t in sweeps[0] if all(s[t][1] is not None and s[t][1] <= budget for s in sweeps)]
+    return max(fits, default=None)
 
 
 def dumps(payload: dict[str, object]) -> str:
@@ -252,13 +360,17 @@ def main() -> int:
         "to compare the out-of-fold figures with and without it on the same cached features",
     )
     args = parser.parse_args()
-    signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
+    # The cache holds the word-right features and the token views; the token-right static
+    # features are computed again from the views on every run (no restoring for a new one).
+    signature = hashlib.sha256(json.dumps([FEATURES, "token views"]).encode()).hexdigest()[:12]
     cache = args.data / f"word-right-features-{signature}.npz"
     if cache.is_file() and not args.fresh:
         found = dict(np.load(cache))
     else:
         found = collect(args.data)
         np.savez_compressed(cache, **found)
+    found["token_static"] = static_features(found, get_restorer().generator.prior)
+    signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
     for name in args.without:  # a constant column: the regression's is standardised to 0, no tree splits on it
         found["features"][:, FEATURES.index(name)] = 0.0
     # the features' signature too: two fits of one day on other features are other models
@@ -276,10 +388,16 @@ def main() -> int:
     model = TokenRight.load_dict(payload["tokens"], stamp)  # type: ignore[arg-type]
     tune, ocr, scan, right = found["token_tune"], found["token_ocr"], found["token_scan"], found["token_right"]
     report: dict[str, object] = {}
+    sweeps = []
     for name, file_scan in (("scans", True), ("restored eng OCR", False)):  # threshold choice: out of fold
         rows = tune & (scan == file_scan)
         p = np.where(ocr, found["oof_ocr"], found["oof_text"])[rows]
-        report[f"tune {name}, out of fold"] = {"ece": round(ece(p, right[rows]), 4), "sweep": _sweep(p, ~right[rows])}
+        sweeps.append(_sweep(p, ~right[rows]))
+        report[f"tune {name}, out of fold"] = {"ece": round(ece(p, right[rows]), 4), "sweep": sweeps[-1]}
+    # beside the report (scripts/write_model_card.py tabulates every report entry)
+    low = low_by_rule(sweeps)
+    trees = {way: dataclasses.asdict(settings) for way, settings in SETTINGS.items()}
+    payload["chosen"] = {"low": low, "folds": FOLDS, "trees": trees}
     for split, mask in (("tune", tune), ("heldout", ~tune))[: 2 if args.heldout else 1]:
         for name, file_scan in (("scans", True), ("restored eng OCR", False)):
             rows = mask & (scan == file_scan)
@@ -298,6 +416,7 @@ def main() -> int:
     payload["report"] = report
     atomic_write_text(args.output, dumps(payload))
     print(json.dumps(report, indent=1))
+    print(f"review threshold by the rule (out of fold, at most {BUDGET:g} per wrong word on both ways in): {low}")
     print(f"→ {args.output}")
     return 0
 

@@ -24,7 +24,7 @@ from pipeline.restore.lattice import DecoderSettings
 from pipeline.restore.paths import MODEL_DIR
 from pipeline.restore.restorer import Evidence
 from pipeline.restore.tokens import split_token
-from pipeline.review.attention import DOUBTFUL
+from pipeline.review.attention import LOW
 
 F = {name: i for i, name in enumerate(FEATURES)}
 
@@ -124,10 +124,9 @@ def test_a_tone_swapped_word_in_a_confident_line_is_less_likely_right_than_its_n
     assert [t.text for t in tokens] == words  # confident words keep their text ...
     p = {t.text: t.restore_confidence for t in tokens}
     assert all(v is not None for v in p.values())  # ... and every word gets a probability
-    # the least likely word, and marked doubtful in review (convert's vie correction fixes it first).
-    # Since the lattice posterior's refit it sits on the token-right map's 0.9407 step, just above
-    # LOW = 0.94: no longer in the low queue (the word-right model alone gives it ~0).
-    assert p["triến"] < min(DOUBTFUL, *(v for w, v in p.items() if w != "triến"))  # type: ignore[type-var]
+    # the least likely word, and queued for review (convert's vie correction fixes it first). With
+    # the context features and bigger trees (five folds) it is back below LOW: ~0.92 against 0.96.
+    assert p["triến"] < min(LOW, *(v for w, v in p.items() if w != "triến"))  # type: ignore[type-var]
 
 
 def test_word_scores_can_be_turned_off_for_bulk_runs(tmp_path) -> None:

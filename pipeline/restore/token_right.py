@@ -16,7 +16,11 @@ is a second stage over every token of a restored page:
   OCR); does it cut into two syllables (two words run together);
 - the page geometry when OCR gave boxes: the gaps to the neighbours and the width per character
   in units of the line height (a split word has a narrow gap, a merged one a wide box), and the
-  widest gap of the line (columns read across).
+  widest gap of the line (columns read across);
+- what happened around it (restore/token_context.py): whether the vie correction or restore
+  changed it or its neighbours and how, odd characters and misread punctuation (a stop before a
+  lower-case word, an unpaired quote, a speck before a word), the line's length and lowest OCR
+  confidence, and its rank on the first page (the letterhead).
 
 Boosted regression trees (kinds of token differ: tesseract's confidence means one thing for a
 digit, another for a dash), then an isotonic map of their probability to the share of right
@@ -43,13 +47,25 @@ import numpy as np
 
 from pipeline.restore.confidence import FEATURES, WORD_RIGHT_FILE
 from pipeline.restore.paths import MODEL_DIR
+from pipeline.restore.token_context import CLIP, CONTEXT_FEATURES, TokenView, clipped_logit, context_features
 from pipeline.restore.tokens import core_of
+from pipeline.restore.trees import Trees
 from pipeline.vietnamese import strip_diacritics
 
 if TYPE_CHECKING:
     from pipeline.document import Page, Token
 
-__all__ = ["STATIC_FEATURES", "TOKEN_FEATURES", "TokenRight", "default_token_right", "line_features", "score_page"]
+__all__ = [
+    "CONTEXT_FEATURES",
+    "STATIC_FEATURES",
+    "TOKEN_FEATURES",
+    "TokenRight",
+    "TokenView",
+    "Trees",
+    "default_token_right",
+    "line_features",
+    "score_page",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +101,7 @@ STATIC_FEATURES = (
     "variants",  # log of the lexicon syllables spelt like the core but for its marks (da: đa đã dạ đà …) / 3
     "prior",  # lexicon log prior of the core / 10, floored at −3 (−3: no syllable)
     "prior_gap",  # its log prior − that of the commonest syllable spelt alike / 10, floored at −3
+    *CONTEXT_FEATURES,
 )
 # The word-right model's probability (as a logit) and its own features (zeros where it did not
 # score the token): trees can weigh them differently per kind of token, which one logistic
@@ -93,27 +110,9 @@ TOKEN_FEATURES = ("scored", "word_right_logit", *STATIC_FEATURES, *(f"word_{f}" 
 
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,:/-]\d+)*(?:%|‰)?")
 _MARKER = re.compile(r"(?:[IVXLC]+|[a-zđ]|\d+(?:\.\d+)*)[.)]")
-_CLIP = 6.0
 _FOLDS: dict[int, tuple[Mapping[str, float], dict[str, float], dict[str, int]]] = {}
 _RARE = frozenset("_|~^`\\<>{}")
 _SENTENCE_END = tuple(".:;!?")
-
-
-def _logit(p: float | None, default: float = 0.0) -> float:
-    if p is None:
-        return default
-    return max(-_CLIP, min(_CLIP, math.log(max(p, 1e-3) / max(1 - p, 1e-3))))
-
-
-@dataclass(frozen=True)
-class TokenView:
-    """What the features need of a token: its final text, whether restore changed it, its OCR
-    confidence and its box (x0, y0, x1, y1) if OCR gave one."""
-
-    text: str
-    changed: bool = False
-    ocr: float | None = None
-    box: tuple[int, int, int, int] | None = None
 
 
 def _shape(text: str, core: str) -> tuple[float, ...]:
@@ -146,8 +145,9 @@ def _variants(lexicon: Mapping[str, float]) -> dict[str, float]:
     return found[1:]  # type: ignore[return-value]
 
 
-def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float]) -> np.ndarray:
-    """[tokens, len(STATIC_FEATURES)] of one line; `lexicon`: syllable (lower case) → log prior."""
+def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float], rank: int | None = None) -> np.ndarray:
+    """[tokens, len(STATIC_FEATURES)] of one line; `lexicon`: syllable (lower case) → log prior;
+    `rank`: the line's rank among the first page's lines with tokens (None: a later page)."""
     best, counts = _variants(lexicon)
 
     def known(syllable: str) -> bool:
@@ -162,7 +162,7 @@ def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float]) -> np
     line_gap = min(8.0, max(gaps) / height) if gaps and height > 0 else 0.0
     words = [c for c in cores if c.isalpha() and len(c) > 1]
     capitals = sum(c.isupper() for c in words) / len(words) if words else 0.0
-    rows = np.zeros((len(line), len(STATIC_FEATURES)))
+    rows = np.zeros((len(line), len(STATIC_FEATURES) - len(CONTEXT_FEATURES)))
     for j, token in enumerate(line):
         core, low = cores[j], lows[j]
         alpha = low.isalpha()
@@ -190,8 +190,8 @@ def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float]) -> np
             geometry = (1.0, min(3.0, max(-1.0, gap_prev)), min(3.0, max(-1.0, gap_next)), min(2.0, width), line_gap)
         rows[j] = (
             float(token.ocr is not None),
-            _logit(token.ocr),
-            min((_logit(c) for c in neighbours), default=_CLIP),
+            clipped_logit(token.ocr),
+            min((clipped_logit(c) for c in neighbours), default=CLIP),
             *_shape(token.text, core),
             min(len(core), 12) / 12,
             float(core != token.text),
@@ -211,7 +211,7 @@ def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float]) -> np
             max(lexicon.get(low, -30.0), -30.0) / 10,
             max(lexicon[low] - best[strip_diacritics(low)], -30.0) / 10 if is_known else -3.0,
         )
-    return rows
+    return np.hstack([rows, context_features(line, lexicon, rank)])
 
 
 def model_inputs(static: np.ndarray, word_right: np.ndarray, word_features: np.ndarray) -> np.ndarray:
@@ -221,55 +221,9 @@ def model_inputs(static: np.ndarray, word_right: np.ndarray, word_features: np.n
     p = np.asarray(word_right, dtype=float)
     scored = ~np.isnan(p)
     q = np.clip(np.nan_to_num(p, nan=0.5), 1e-3, 1 - 1e-3)
-    logit = np.where(scored, np.clip(np.log(q / (1 - q)), -_CLIP, _CLIP), 0.0)
+    logit = np.where(scored, np.clip(np.log(q / (1 - q)), -CLIP, CLIP), 0.0)
     words = np.asarray(word_features, dtype=float).reshape(len(static), len(FEATURES))
     return np.column_stack([scored.astype(float), logit, static, words])
-
-
-@dataclass(frozen=True)
-class Trees:
-    """Gradient-boosted regression trees as flat arrays, [trees, nodes] each: a row goes left
-    when its feature is at most the threshold; leaves hold their value (learning rate applied).
-    The log-odds of a row are `base` plus the values of the leaves it reaches."""
-
-    base: float
-    feature: np.ndarray  # int, -1 at leaves
-    threshold: np.ndarray
-    left: np.ndarray  # int, a leaf points to itself
-    right: np.ndarray
-    value: np.ndarray
-
-    def log_odds(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        trees = np.arange(len(self.feature))[:, None]
-        node = np.zeros((len(self.feature), len(x)), dtype=np.int64)
-        rows = np.arange(len(x))[None, :]
-        for _ in range(self.feature.shape[1]):  # no path is longer than a tree's node count
-            feature = self.feature[trees, node]
-            if (feature < 0).all():
-                break
-            go_left = x[rows, np.maximum(feature, 0)] <= self.threshold[trees, node]
-            node = np.where(go_left, self.left[trees, node], self.right[trees, node])
-        return self.base + self.value[trees, node].sum(axis=0)
-
-    @classmethod
-    def load_dict(cls, data: dict[str, Any]) -> Trees:
-        width = max(len(t["feature"]) for t in data["trees"])
-
-        def table(key: str, fill: float, dtype: type) -> np.ndarray:
-            out = np.full((len(data["trees"]), width), fill, dtype=dtype)
-            for k, tree in enumerate(data["trees"]):
-                out[k, : len(tree[key])] = tree[key]
-            return out
-
-        return cls(
-            float(data["base"]),
-            table("feature", -1, np.int64),
-            table("threshold", 0.0, float),
-            table("left", 0, np.int64),
-            table("right", 0, np.int64),
-            table("value", 0.0, float),
-        )
 
 
 @dataclass(frozen=True)
@@ -326,6 +280,8 @@ def views(tokens: Sequence[Token]) -> list[TokenView]:
             t.text != t.source_text,
             t.ocr_confidence,
             None if t.box is None else (t.box.x0, t.box.y0, t.box.x1, t.box.y1),
+            t.source_text,
+            tuple(t.flags),
         )
         for t in tokens
     ]
@@ -338,10 +294,12 @@ def page_inputs(page: Page, scored: Scored, lexicon: Mapping[str, float]) -> lis
     """(line, token, way in, TOKEN_FEATURES) of every token of a page."""
     out = []
     blank = np.zeros(len(FEATURES))
+    rank = 0
     for n, line in enumerate(page.lines):
         if not line.tokens:
             continue
-        static = line_features(views(line.tokens), lexicon)
+        static = line_features(views(line.tokens), lexicon, rank if page.number == 1 else None)
+        rank += 1
         found = [scored.get((n, i)) for i in range(len(line.tokens))]
         inputs = model_inputs(
             static,

@@ -13,7 +13,7 @@ from pipeline.document import (
     Span,
     Task,
 )
-from pipeline.review.attention import review_states
+from pipeline.review.attention import DOUBTFUL, LOW, review_states
 from pipeline.review.journal import apply_corrections, new_record
 
 TEXT = "KẾ HOẠCH số hóa\f1. Đơn vị chủ trì: Sở Tư liệu Xyz\nThời gian: Quý II/2025"
@@ -44,14 +44,15 @@ def test_levels_follow_the_lower_of_ocr_and_restore_confidence() -> None:
     document = _document([])
     tokens = [token for _, _, _, token in document.tokens()]
     tokens[0].ocr_confidence, tokens[0].restore_confidence = 0.97, 0.4
-    tokens[1].ocr_confidence = 0.95
-    tokens[2].ocr_confidence = 0.99
+    between = round((LOW + DOUBTFUL) / 2, 4)  # doubtful: shown, not queued
+    tokens[1].ocr_confidence = between
+    tokens[2].ocr_confidence = DOUBTFUL
     tokens[3].flags = ["low-confidence"]
     states = list(review_states(document).values())
     assert [(s.level, s.risk) for s in states[:4]] == [
         ("low", 0.4),
-        ("doubtful", 0.95),
-        ("ok", 0.99),
+        ("doubtful", between),
+        ("ok", DOUBTFUL),
         ("low", None),
     ]
     assert [s.flagged for s in states[:4]] == [True, False, False, True]

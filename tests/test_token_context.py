@@ -1,0 +1,127 @@
+"""Token-right context features (pipeline/restore/token_context.py): what correction and restore did
+around a token, misread punctuation, where the line is; how pages and the fitting script pass them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.document import Line, Page, Token
+from pipeline.restore.token_context import CONTEXT_FEATURES, TokenView, context_features
+from pipeline.restore.token_right import STATIC_FEATURES, line_features, page_inputs, views
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+C = {name: i for i, name in enumerate(CONTEXT_FEATURES)}
+LEXICON = {w: -5.0 for w in "kế hoạch triển khai đổi số chuyển các sở tỉnh".split()} | {"kể": -9.0}
+
+
+def _features(line: list[TokenView], rank: int | None = None) -> list[dict[str, float]]:
+    rows = context_features(line, LEXICON, rank)
+    return [{name: float(row[i]) for name, i in C.items()} for row in rows]
+
+
+def test_what_correction_and_restore_did() -> None:
+    line = [
+        TokenView("kế", source="kể", flags=("restored", "in-context")),  # the vie corrector: marks only
+        TokenView("hoạch", source="hoach", flags=("restored",)),  # restore
+        TokenView("triển", source="triển"),
+        TokenView("khai", source="xyz"),
+    ]
+    f = _features(line)
+    assert [r["vie_changed"] for r in f] == [1.0, 0.0, 0.0, 0.0]
+    assert [r["marks_only"] for r in f] == [1.0, 1.0, 0.0, 0.0]
+    assert [r["source_known"] for r in f] == [1.0, 0.0, 1.0, 0.0]
+    assert f[0]["source_gap"] == 0.4 and f[2]["source_gap"] == 0.0 and f[3]["source_gap"] == 2.5
+    assert [r["neighbour_changed"] for r in f] == [1.0, 1.0, 1.0, 0.0]
+    assert f[2]["line_changed"] == 1.0 and f[0]["line_changed"] == 2 / 3
+
+
+def test_without_the_text_as_read_the_changed_flag_counts() -> None:
+    f = _features([TokenView("kế", changed=True), TokenView("hoạch")])
+    assert f[1]["neighbour_changed"] == 1.0 and f[0]["source_known"] == 1.0 and f[0]["marks_only"] == 0.0
+
+
+def test_odd_characters_and_punctuation() -> None:
+    words = ["Сở", "tỉnh...", ".Phường", "-dụng", "(chi", "“học", "chuyển.", "đổi", "tịch’", "số:", "Các"]
+    f = _features([TokenView(w) for w in words])
+    by = {w: r for w, r in zip(words, f, strict=True)}
+    assert by["Сở"]["odd_script"] == 1.0 and by["đổi"]["odd_script"] == 0.0  # a Cyrillic С
+    assert by["tỉnh..."]["punct_run"] == 1.0 and by["chuyển."]["punct_run"] == 0.0
+    assert by[".Phường"]["lead_odd"] == by["-dụng"]["lead_odd"] == 1.0
+    assert by["(chi"]["lead_odd"] == by["“học"]["lead_odd"] == by["đổi"]["lead_odd"] == 0.0
+    assert by["chuyển."]["stop_lower"] == 1.0  # before đổi
+    assert by["số:"]["stop_lower"] == 0.0  # before Các
+    assert by["tịch’"]["quote_odd"] == 1.0 and by["“học"]["quote_odd"] == 1.0  # “ without ” in the line
+    assert _features([TokenView("“học"), TokenView("tập”")])[0]["quote_odd"] == 0.0
+
+
+def test_line_shape_and_rank() -> None:
+    line = [TokenView("kế", ocr=0.2), TokenView("hoạch", ocr=0.99), TokenView("khai")]
+    f = _features(line, rank=3)
+    assert f[2]["line_min_ocr"] == np.log(0.2 / 0.8) and f[2]["line_tokens"] == 3 / 20
+    assert f[0]["rank"] == 0.3 and _features(line, rank=25)[0]["rank"] == 1.0 and _features(line)[0]["rank"] == 1.0
+    assert _features([TokenView("kế")])[0]["line_min_ocr"] == 6.0  # no OCR
+
+
+def test_line_features_end_with_the_context_features() -> None:
+    rows = line_features([TokenView("kế", source="kể", flags=("in-context",))], LEXICON, 0)
+    assert rows.shape == (1, len(STATIC_FEATURES)) and STATIC_FEATURES[-len(CONTEXT_FEATURES) :] == CONTEXT_FEATURES
+    assert rows[0, STATIC_FEATURES.index("vie_changed")] == 1.0 and rows[0, STATIC_FEATURES.index("rank")] == 0.0
+
+
+def test_pages_pass_the_text_as_read_flags_and_rank() -> None:
+    token = Token(text="kế", source_text="kể", flags=["restored", "in-context"], ocr_confidence=0.9)
+    assert views([token]) == [TokenView("kế", True, 0.9, None, "kể", ("restored", "in-context"))]
+    lines = [Line(tokens=[]), Line(tokens=[token]), Line(tokens=[token])]
+    rank = STATIC_FEATURES.index("rank") + 2  # after scored and word_right_logit
+    first = page_inputs(Page(number=1, source="ocr", lines=lines), {}, LEXICON)
+    later = page_inputs(Page(number=2, source="ocr", lines=lines), {}, LEXICON)
+    assert [x[rank] for *_, x in first] == [0.0, 0.1]  # empty lines do not count
+    assert [x[rank] for *_, x in later] == [1.0, 1.0]
+
+
+def test_fit_script_rebuilds_lines_ranks_and_folds_from_its_cache() -> None:
+    import fit_word_right as fit
+
+    found = {
+        "raw_text": np.array(["kế", "hoạch", "kế", "triển"]),
+        "raw_source": np.array(["kể", "hoạch", "kế", "triển"]),
+        "raw_flags": np.array(["restored|in-context", "", "", ""]),
+        "raw_conf": np.array([0.9, np.nan, np.nan, np.nan]),
+        "raw_box": np.array([[0, 0, 10, 10], [-1, -1, -1, -1], [-1, -1, -1, -1], [-1, -1, -1, -1]]),
+        "raw_line": np.array([0, 0, 1, 2]),
+        "raw_page": np.array([1, 1, 1, 1]),
+        "token_doc": np.array([0, 0, 0, 1]),
+        "token_scan": np.array([True, True, True, True]),
+    }
+    lines = fit.token_views(found)
+    assert [[t.text for t in line] for line in lines] == [["kế", "hoạch"], ["kế"], ["triển"]]
+    assert lines[0][0] == TokenView("kế", True, 0.9, (0, 0, 10, 10), "kể", ("restored", "in-context"))
+    rows = fit.static_features(found, LEXICON)
+    assert rows[:, STATIC_FEATURES.index("rank")].tolist() == [0.0, 0.0, 0.1, 0.0]  # the rank restarts per file
+    tune = np.array([True, True, True, True, True, False])
+    folds = fit.document_folds(np.array([0, 1, 2, 3, 4, 5]), tune, 2)
+    assert [m.tolist() for m in folds] == [
+        [True, False, True, False, True, False],
+        [False, True, False, True, False, False],
+    ]
+
+
+def test_the_review_threshold_is_the_fit_s_out_of_fold_choice() -> None:
+    import json
+
+    import fit_word_right as fit
+
+    from pipeline.restore.paths import MODEL_DIR
+    from pipeline.review.attention import DOUBTFUL, LOW
+
+    sweeps = [{"0.95": [0.8, 2.0], "0.96": [0.9, 2.9], "0.97": [0.95, 3.5]}, {"0.95": [0.7, 2.5], "0.96": [0.8, 3.0]}]
+    assert fit.low_by_rule(sweeps) == 0.96 and fit.low_by_rule(sweeps, budget=2.0) is None
+    data = json.loads((MODEL_DIR / "word_right.json").read_text(encoding="utf-8"))
+    report = data["report"]
+    assert data["chosen"]["low"] == LOW < DOUBTFUL
+    for way in ("scans", "restored eng OCR"):  # LOW queues at most 3 per wrong word out of fold, on both ways in
+        assert report[f"tune {way}, out of fold"]["sweep"][f"{LOW:.3f}"][1] <= fit.BUDGET

@@ -312,6 +312,9 @@ def calibration_section(model: Path) -> list[str]:
     ]
 
 
+_SHOWN = {0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99}  # thresholds the card shows besides LOW
+
+
 def word_right_section(model: Path) -> list[str]:
     """What word_right.json (scripts/fit_word_right.py) does and how well, from its own report."""
     from pipeline.review.attention import LOW
@@ -323,16 +326,19 @@ def word_right_section(model: Path) -> list[str]:
     rows, thresholds = [], []
     for name, r in data.get("report", {}).items():
         sweep = r.get("sweep") or r["recall / queued per wrong"]
-        thresholds = thresholds or list(sweep)
-        cells = " | ".join(f"{100 * v[0]:.0f} % / {v[1]:.1f}" for v in sweep.values())
+        # a readable table: round thresholds and the one the review uses (the full sweep is in the JSON)
+        thresholds = thresholds or [t for t in sweep if float(t) in _SHOWN or abs(float(t) - LOW) < 1e-9]
+        cells = " | ".join(f"{100 * sweep[t][0]:.0f} % / {sweep[t][1]:.1f}" for t in thresholds)
         counts = f"{r['tokens']:,} | {r['wrong']:,}" if "tokens" in r else "– | –"
         rows.append(f"| {name} | {counts} | {r['ece']:.3f} | {cells} |")
     tokens = (
         "Every token then gets the token-right model's probability (pipeline/restore/token_right.py, in the same "
         "file): boosted trees over the word-right probability and features, the token's shape (number, code, "
         "punctuation, list marker, inner capitals), the OCR confidence of the token and its neighbours, lexicon "
-        "cues (a syllable, joining it with a neighbour or cutting it in two gives syllables) and box gaps, then "
-        "an isotonic map: numbers, codes, punctuation and split or run-together words are judged too. "
+        "cues (a syllable, joining it with a neighbour or cutting it in two gives syllables), box gaps and the "
+        "token's context (pipeline/restore/token_context.py: whether the vie correction changed it or its "
+        "neighbours, odd punctuation and scripts, the line's length, lowest confidence and place on the first "
+        "page), then an isotonic map: numbers, codes, punctuation and split or run-together words are judged too. "
         if "tokens" in data
         else ""
     )

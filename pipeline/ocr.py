@@ -24,6 +24,7 @@ import numpy as np
 
 from pipeline.document import Box, Line, Token
 from pipeline.errors import MissingDependencyError, OcrError
+from pipeline.layout import column_order
 from pipeline.programs import run_program
 from pipeline.vietnamese import normalize
 
@@ -114,7 +115,8 @@ def run_tesseract(
 
 
 def parse_tsv(tsv: str) -> list[Line]:
-    """TSV rows of level 5 (words) grouped by (block, paragraph, line), in reading order."""
+    """TSV rows of level 5 (words) grouped by (block, paragraph, line), in reading order, with
+    two columns tesseract read as one set of lines read column by column (layout.column_order)."""
     groups: dict[tuple[int, int, int], list[Token]] = {}
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
         if row.get("level") != "5":
@@ -127,7 +129,9 @@ def parse_tsv(tsv: str) -> list[Line]:
         confidence = max(0.0, min(1.0, float(row["conf"]) / 100.0))
         key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
         groups.setdefault(key, []).append(Token(text=text, source_text=text, box=box, ocr_confidence=confidence))
-    return [Line(box=Box.union([t.box for t in tokens if t.box]), tokens=tokens) for tokens in groups.values()]
+    return column_order(
+        [Line(box=Box.union([t.box for t in tokens if t.box]), tokens=tokens) for tokens in groups.values()]
+    )
 
 
 def _has_ink(image: np.ndarray) -> bool:

@@ -10,7 +10,7 @@ from pipeline.api import convert, ocr_image
 from pipeline.errors import MissingDependencyError
 from pipeline.ocr import OcrTimeoutError, parse_tsv, probe, run_tesseract
 from pipeline.options import Options
-from pipeline.synth import Degradation, Para, degrade, render_pages
+from pipeline.synth import Columns, Degradation, Para, degrade, render_pages, scanned
 
 
 def _cer(reference: str, hypothesis: str) -> float:
@@ -86,3 +86,23 @@ def test_a_file_whose_only_page_timed_out_is_a_timeout_not_an_empty_file(scanned
     with pytest.raises(OcrTimeoutError, match="page\\(s\\) 1 timed out") as caught:
         convert(path, Options(ocr_timeout=0.001, restore="never"))
     assert str(path) in caught.value.message
+
+
+def test_letterhead_columns_come_out_column_by_column(plan_text: str) -> None:
+    """Tesseract reads the two centred letterhead columns as one set of lines (issuer, then the
+    motto, on each); gazette gives the left column, then the right."""
+    head = plan_text.splitlines()
+    issuer, motto, number, date = head[0:2], head[2:4], head[4], head[5]
+    left = (*(Para(t, align="center", bold=True) for t in issuer), Para(number, align="center"))
+    right = (*(Para(t, align="center", bold=True) for t in motto), Para(date, align="center"))
+    layout = [
+        Columns(left, right),
+        Para(head[6], align="center", bold=True),
+    ]
+    image = degrade(render_pages(layout)[0].image, scanned(3))
+    lines = [line.text for line in ocr_image(image, Options(restore="never"), dpi=300).lines]
+    expected = [*issuer, number, *motto, date, head[6]]
+    assert len(lines) == len(expected)
+    assert [_cer(e, got) for e, got in zip(expected, lines, strict=True)] == pytest.approx(
+        [0] * len(expected), abs=0.05
+    )

@@ -42,6 +42,7 @@ from review_breakdown import Breakdown, alignment, difference, token_class  # no
 
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
+from pipeline.layout import column_order  # noqa: E402
 from pipeline.options import Options  # noqa: E402
 from pipeline.restore.api import (  # noqa: E402
     get_restorer,
@@ -79,8 +80,14 @@ def truth_words(doc_id: str) -> list[str]:
 
 def source_document(document: Document) -> Document:
     """The document as read, before restore: every token's text its source_text, no restore
-    confidence, no restore flags (reviewers' corrections dropped: these are fresh conversions)."""
+    confidence, no restore flags (reviewers' corrections dropped: these are fresh conversions).
+    OCR pages' lines in the order `parse_tsv` gives them now (layout.column_order), which
+    conversions stored before it read across the letterhead's two columns; on lines already
+    in that order it changes nothing."""
     document = document.model_copy(deep=True)
+    for page in document.pages:
+        if page.source == "ocr":
+            page.lines = column_order(page.lines)
     for *_, token in document.tokens():
         token.text = token.source_text
         token.restore_confidence = None

@@ -13,9 +13,11 @@ import re
 from collections.abc import Sequence
 
 __all__ = [
+    "DATE_START",
     "DIGIT_LOOKALIKES",
     "LETTERS",
     "LOOKALIKES",
+    "NUMBER_LINE",
     "ROMAN_TOKEN",
     "arabic_label",
     "as_digits",
@@ -33,6 +35,12 @@ LOOKALIKES = {"H": "II", "L": "I", "|": "I", "1": "I", "!": "I"}
 # A token that may be a Roman numeral as OCR wrote it (letters of numerals and their look-alikes).
 ROMAN_TOKEN = "(?=[1IVXivxlH|!]*[IVXivxlH|!])[1IVXivxlH|!]{1,5}"  # lower-case v too: Vv. for V.
 _LOOKALIKE = re.compile("|".join(re.escape(k) for k in LOOKALIKES))
+
+# The letterhead's field labels as OCR writes them: the document number (Số: 310/KH-UBND, on the
+# text as read) and the date of issue (ngày 24 tháng 11, on the folded text: no marks, lower case).
+# Day and month may come out with l or I for 1 (tháng 1l).
+NUMBER_LINE = re.compile(r"^\W*[Ss]\S{0,2}\s*[:.]\s*(?P<num>\d{1,5}\s*/\s*[^\W_]+(?:\s*[-/]\s*[^\W_]+)*)")
+DATE_START = re.compile(r"ng[a-z]{1,3}\s+[\dlI|]{1,2}\s+th[a-z]{2,4}")
 
 
 def roman_value(token: str) -> int | None:

@@ -9,6 +9,9 @@ breaks the words restoration reads in context and the lines segmentation cuts th
 A run of consecutive lines that each have one gap far wider than any word space, at a common
 x, is two columns: each line is cut at the gap, and the run is read as the left column, then
 the right. Lines with two or more such gaps (a table row) and single lines are left as read.
+The letterhead is a table of two rows (issuer | motto, then number | place and date): when the
+left column has a number line below the issuer and the right a date below the motto, the run
+is read row by row.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 from statistics import median
 
 from pipeline.document import Box, Line, Token
+from pipeline.labels import DATE_START, NUMBER_LINE
+from pipeline.vietnamese import strip_diacritics
 
 __all__ = ["column_order"]
 
@@ -63,6 +68,18 @@ def _follows(above: Line, line: Line) -> bool:
     return line.box.y0 - above.box.y1 <= above.box.height
 
 
+def _read(left: list[Line], right: list[Line]) -> list[Line]:
+    """The columns' pieces in reading order: row by row when the second row (number | date) is
+    found below the first on both sides, else the left column, then the right."""
+    number = next((k for k, piece in enumerate(left) if k and NUMBER_LINE.match(piece.text)), None)
+    date = next(
+        (k for k, piece in enumerate(right) if k and DATE_START.search(strip_diacritics(piece.text).lower())), None
+    )
+    if number is None or date is None:
+        return left + right
+    return left[:number] + right[:date] + left[number:] + right[date:]
+
+
 def column_order(lines: list[Line]) -> list[Line]:
     """The lines with every two-column run cut at its gutter and read left column first.
 
@@ -101,6 +118,6 @@ def column_order(lines: list[Line]) -> list[Line]:
             out.append(lines[i])
             i += 1
             continue
-        out += columns["left"] + columns["right"]
+        out += _read(columns["left"], columns["right"])
         i = j
     return out

@@ -28,21 +28,36 @@ def test_letterhead_read_as_one_is_read_column_by_column() -> None:
     lines = [
         _line(100, (300, "ỦY BAN NHÂN DÂN"), (1200, "CỘNG HÒA XÃ HỘI")),
         _line(180, (330, "TỈNH HÒA BÌNH"), (1250, "Độc lập - Tự do")),
-        _line(260, (320, "Số: 2316/KH-UBND")),  # left only, right below the left column
-        _line(260, (1220, "Hòa Bình, ngày 14")),  # right only
-        _line(400, (280, "Căn cứ Luật Lưu trữ năm 2024; căn cứ Quyết định số 458/QĐ-TTg ngày")),
+        _line(260, (1220, "Hạnh phúc")),  # right only, right below the right column
+        _line(340, (280, "Căn cứ Luật Lưu trữ năm 2024; căn cứ Quyết định số 458/QĐ-TTg ngày")),
     ]
     assert _texts(column_order(lines)) == [
         "ỦY BAN NHÂN DÂN",
         "TỈNH HÒA BÌNH",
-        "Số: 2316/KH-UBND",
         "CỘNG HÒA XÃ HỘI",
         "Độc lập - Tự do",
-        "Hòa Bình, ngày 14",
+        "Hạnh phúc",
         "Căn cứ Luật Lưu trữ năm 2024; căn cứ Quyết định số 458/QĐ-TTg ngày",
     ]
     cut = column_order(lines)[0]
     assert cut.box is not None and cut.box.x1 < 1200  # each piece gets its own box
+
+
+def test_letterhead_with_number_and_date_is_read_row_by_row() -> None:
+    """Issuer | motto, then number | place and date: the letterhead's two rows."""
+    lines = [
+        _line(100, (300, "ỦY BAN NHÂN DÂN"), (1200, "CỘNG HÒA XÃ HỘI")),
+        _line(180, (330, "TỈNH HÒA BÌNH"), (1250, "Độc lập - Tự do")),
+        _line(260, (320, "Số: 2316/KH-UBND"), (1220, "Hòa Bình, ngày 14 tháng 3")),
+    ]
+    assert _texts(column_order(lines)) == [
+        "ỦY BAN NHÂN DÂN",
+        "TỈNH HÒA BÌNH",
+        "CỘNG HÒA XÃ HỘI",
+        "Độc lập - Tự do",
+        "Số: 2316/KH-UBND",
+        "Hòa Bình, ngày 14 tháng 3",
+    ]
 
 
 def test_one_sided_line_after_a_blank_is_not_pulled_into_the_column() -> None:

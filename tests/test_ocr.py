@@ -90,7 +90,7 @@ def test_a_file_whose_only_page_timed_out_is_a_timeout_not_an_empty_file(scanned
 
 def test_letterhead_columns_come_out_column_by_column(plan_text: str) -> None:
     """Tesseract reads the two centred letterhead columns as one set of lines (issuer, then the
-    motto, on each); gazette gives the left column, then the right."""
+    motto, on each); gazette gives them row by row: issuer, motto, number, place and date."""
     head = plan_text.splitlines()
     issuer, motto, number, date = head[0:2], head[2:4], head[4], head[5]
     left = (*(Para(t, align="center", bold=True) for t in issuer), Para(number, align="center"))
@@ -101,7 +101,7 @@ def test_letterhead_columns_come_out_column_by_column(plan_text: str) -> None:
     ]
     image = degrade(render_pages(layout)[0].image, scanned(3))
     lines = [line.text for line in ocr_image(image, Options(restore="never"), dpi=300).lines]
-    expected = [*issuer, number, *motto, date, head[6]]
+    expected = [*issuer, *motto, number, date, head[6]]
     assert len(lines) == len(expected)
     assert [_cer(e, got) for e, got in zip(expected, lines, strict=True)] == pytest.approx(
         [0] * len(expected), abs=0.05

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from pipeline.labels import as_digits
+from pipeline.labels import DATE_START, NUMBER_LINE, as_digits
 from pipeline.lexicon import Lexicon
 from pipeline.segment.text import TextLine, fold_line
 from pipeline.vietnamese import normalize
@@ -25,13 +25,11 @@ _BODY_CUE = re.compile(
     r"^\W*(?:c\S{1,2}n\s+c|thuc hien|th\S{1,2}c\s+hi\S{1,2}n|theo\s|xet\s|[ivx]+\s*\.\s|\d+\s*[.)]\s|[-–•+]|pursuant)"
 )
 _YEAR = re.compile(r"(?<![\d/])((?:19|20)\d\d)(?![\d/])")
-_NUMBER = re.compile(r"^\W*[Ss]\S{0,2}\s*[:.]\s*(?P<num>\d{1,5}\s*/\s*[^\W_]+(?:\s*[-/]\s*[^\W_]+)*)")
 _PLAN_CODE = re.compile(r"(?<![\d/])\d{1,5}\s*/\s*(?:\d{4}\s*/\s*)?KH\s*-\s*[A-ZĐ0-9]+(?:-[A-ZĐ0-9]+)*")
 # Day and month may come out of OCR with l or I for 1 (tháng 1l); the year may wrap to the next line.
 _DATE = re.compile(
     r"ng[a-z]{1,3}\s+(?P<d>[\dlI|]{1,2})\s+th[a-z]{2,4}\s+(?P<m>[\dlI|]{1,2})\s+n[a-z]{1,2}m\s+(?P<y>\d{4})"
 )
-_DATE_START = re.compile(r"ng[a-z]{1,3}\s+[\dlI|]{1,2}\s+th[a-z]{2,4}")
 _MOTTO = re.compile(r"c[o0]ng\s*h\S{0,2}a\b|\b\S{0,3}c\s*l\S{1,2}p\s*-|\bh\S{1,2}nh\s+ph\S*|\bs\S{0,2}\s*[:.]\s*\d")
 _ISSUES = re.compile(r"\b(?:ban hanh|xay dung|issued|promulgated)\s+(?:the\s+)?(?:k\S{1,2}\s*ho\S{0,2}ch|plan)\b")
 _EN_NUMBER = re.compile(r"\bplan\s+no\.?\s*(?P<num>\d{1,5}/[A-Z]{2,}[\w-]*)", re.IGNORECASE)
@@ -124,11 +122,11 @@ def parse_header(header: list[TextLine], lexicon: Lexicon) -> HeaderFacts:
     """
     facts = HeaderFacts()
     for k, line in enumerate(header):
-        number = _NUMBER.match(line.text)
+        number = NUMBER_LINE.match(line.text)
         if number:
             facts.number = re.sub(r"\s+", "", number["num"])
         when = _DATE.search(line.folded)
-        if when is None and k + 1 < len(header) and (start := _DATE_START.search(line.folded)):
+        if when is None and k + 1 < len(header) and (start := DATE_START.search(line.folded)):
             # the year wrapped onto the next line: read the date across both, cut the line where it starts
             wrapped = _DATE.match(f"{line.folded[start.start() :]} {header[k + 1].folded}")
             if wrapped and not facts.date:

@@ -8,7 +8,7 @@ from rapidfuzz.distance import Levenshtein
 
 from pipeline.api import convert, ocr_image
 from pipeline.errors import MissingDependencyError
-from pipeline.ocr import OcrTimeoutError, parse_tsv, probe, run_tesseract
+from pipeline.ocr import OcrTimeoutError, _has_ink, parse_tsv, probe, run_tesseract
 from pipeline.options import Options
 from pipeline.synth import Columns, Degradation, Para, degrade, render_pages, scanned
 
@@ -46,6 +46,36 @@ def test_near_empty_noisy_page_is_neither_dropped_nor_junk() -> None:
     text = page.text
     assert "nhận" in text and "Như trên" in text
     assert len(text) < 120  # no kilobytes of hallucinated junk
+
+
+def _has_ink_on_the_whole_page(image: np.ndarray) -> bool:
+    """The blank-page check as it was: every mark of the half-size page labelled."""
+    import cv2
+
+    small = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(np.where(small < 128, 255, 0).astype(np.uint8), connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    return int(np.sum((heights >= 6) & (heights <= 100))) >= 5
+
+
+@pytest.mark.parametrize(
+    ("marks", "expected"),
+    [  # (top, height) of dark bars on a 300-DPI page, pixels
+        ([], False),  # paper
+        ([(1700, 40)] * 5, True),  # letters in the middle band
+        ([(1700, 40)] * 4, False),  # too few
+        ([(200, 40)] * 6, True),  # letters at the top only: the whole page is labelled
+        ([(1300, 900)] + [(1700, 40)] * 4, False),  # a rule across the band is too tall for text
+    ],
+)
+def test_the_blank_page_check_on_a_band_first_agrees_with_the_whole_page(
+    marks: list[tuple[int, int]], expected: bool
+) -> None:
+    page = np.full((3508, 2480), 235, np.uint8)
+    for k, (top, height) in enumerate(marks):
+        page[top : top + height, 300 + 100 * k : 330 + 100 * k] = 20
+    page[1000:1003, 500:503] = 20  # a speck: too small to count
+    assert _has_ink(page) is _has_ink_on_the_whole_page(page) is expected
 
 
 def test_blank_page_gives_no_lines_and_a_warning() -> None:

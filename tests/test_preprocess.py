@@ -6,7 +6,7 @@ from PIL import Image
 
 from pipeline.document import Box
 from pipeline.options import Options
-from pipeline.preprocess import measure_skew, needs_binarisation, prepare, sauvola, to_grey
+from pipeline.preprocess import denoise, measure_skew, needs_binarisation, prepare, rotate, sauvola, to_grey
 from pipeline.synth import Degradation, degrade
 
 
@@ -53,3 +53,23 @@ def test_binarises_only_shaded_pages(clean_pages) -> None:
     # The right edge is dark paper; Sauvola must turn it back into white paper.
     assert binary[3400:3450, -200:].mean() > 240
     assert prepare(Image.fromarray(shaded), Options()).binarised
+
+
+@pytest.mark.parametrize("skew", [0.0, 1.3])
+def test_the_shading_test_on_the_shared_small_copy_decides_as_on_the_deskewed_page(clean_pages, skew: float) -> None:
+    # prepare judges shading on the skew measure's small copy, halved and turned: the decision
+    # must be the one needs_binarisation makes on the deskewed, despeckled page itself, from
+    # clean paper through the threshold to heavy shading (a ramp across, a stain).
+    image = np.asarray(degrade(clean_pages[0].image, Degradation(skew_deg=skew, noise=6, seed=4)), dtype=np.float32)
+    h, w = image.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    stain = np.exp(-(((xx - 0.3 * w) / (0.2 * w)) ** 2 + ((yy - 0.6 * h) / (0.15 * h)) ** 2))
+    decided = []
+    for amplitude in range(0, 100, 12):
+        for shade in (np.linspace(0, amplitude, w)[None, :], amplitude * stain):
+            page = np.clip(image - shade, 0, 255).astype(np.uint8)
+            prepared = prepare(page, Options())
+            turned = rotate(page, prepared.angle)[0] if abs(prepared.angle) >= 0.1 else page
+            assert prepared.binarised == needs_binarisation(denoise(turned))
+            decided.append(prepared.binarised)
+    assert any(decided) and not all(decided)

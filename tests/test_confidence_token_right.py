@@ -156,6 +156,19 @@ def test_lexicon_cues_weigh_the_marks_against_their_variants() -> None:
     assert _row(["xyz"], 0)["prior"] == -3.0 and _row(["xyz"], 0)["variants"] == 0.0
 
 
+def test_features_cached_per_text_and_per_lexicon_are_those_of_each_lexicon() -> None:
+    # A token's own features are cached by its text and its lexicon features per lexicon: a
+    # second lexicon must not see the first's, and a line scored twice gets the same rows.
+    line = [TokenView(w, ocr=0.9, box=(10 * k, 0, 10 * k + 8, 20)) for k, w in enumerate(["kể", "hoạch", "1759/KH"])]
+    first = line_features(line, LEXICON)
+    other = {**LEXICON, "kể": -2.0, "hoạch": -30.0}  # kể now the commoner of its variants, hoạch unknown
+    second = line_features(line, other)
+    assert np.array_equal(line_features(line, LEXICON), first)
+    assert first[0, S["prior_gap"]] == -0.4 and second[0, S["prior_gap"]] == 0.0
+    assert second[0, S["prior"]] == -0.2 and second[1, S["prior"]] == -3.0
+    assert np.array_equal(first[2], second[2])  # a code: nothing of the lexicon
+
+
 def test_exports_write_the_final_probability() -> None:
     from pipeline.export.layout import word_confidence
 

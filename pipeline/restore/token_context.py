@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -83,33 +84,57 @@ def _starts_lower(text: str) -> bool:
     return first.isalpha() and first.islower()
 
 
+@lru_cache(maxsize=1 << 16)
+def _marks(text: str) -> tuple[str, float, float, float, bool, bool, bool, bool]:
+    """What the features read of a token's text alone (cached: the same tokens recur on every
+    page): its core in lower case, odd script, punctuation run, odd lead, whether it ends in a
+    stop, starts lower case, has a single quote mark and a double one."""
+    return (
+        core_of(text).lower(),
+        float(any(_odd(c) for c in text)),
+        float(bool(_PUNCT_RUN.search(text))),
+        float(_lead_odd(text)),
+        text[-1:] in _STOPS,
+        _starts_lower(text),
+        any(c in _SINGLE_QUOTES for c in text),
+        any(c in '“”"' for c in text),
+    )
+
+
 def context_features(line: Sequence[TokenView], lexicon: Mapping[str, float], rank: int | None) -> np.ndarray:
     """[tokens, len(CONTEXT_FEATURES)]: what correction and restore did to the token and its line,
     odd characters and where the line is; `rank`: the line's rank on the first page (None: later)."""
-    rows = np.zeros((len(line), len(CONTEXT_FEATURES)))
     changed = [t.text != t.source if t.source is not None else t.changed for t in line]
     others = sum(changed)
     ocr = [clipped_logit(t.ocr) for t in line if t.ocr is not None]
     text = " ".join(t.text for t in line)
     unpaired = text.count("“") != text.count("”") or text.count('"') % 2 == 1
+    marks = [_marks(t.text) for t in line]
+    # the same for every token of the line
+    line_changed = [(others - c) / max(len(line) - 1, 1) for c in changed]
+    line_min, tokens = min(ocr, default=CLIP), min(len(line), 20) / 20
+    line_rank = 1.0 if rank is None else min(rank, 10) / 10
+    rows = []
     for j, token in enumerate(line):
-        core = core_of(token.text).lower()
-        read = core_of(token.source).lower() if token.source is not None else core
+        core, odd, run, lead, stop, _, single, double = marks[j]
+        read = _marks(token.source)[0] if token.source is not None else core
         prior, read_prior = lexicon.get(core, -30.0), lexicon.get(read, -30.0)
-        rows[j] = (
-            float("in-context" in token.flags),  # restore/vie.FLAG
-            float(changed[j] and core != read and strip_diacritics(core) == strip_diacritics(read)),
-            float(read in lexicon),
-            max(-3.0, min(3.0, (prior - read_prior) / 10)),
-            float(any(_odd(c) for c in token.text)),
-            float(bool(_PUNCT_RUN.search(token.text))),
-            float(any(changed[k] for k in (j - 1, j + 1) if 0 <= k < len(line))),
-            (others - changed[j]) / max(len(line) - 1, 1),
-            min(ocr, default=CLIP),
-            min(len(line), 20) / 20,
-            1.0 if rank is None else min(rank, 10) / 10,
-            float(_lead_odd(token.text)),
-            float(token.text[-1:] in _STOPS and j + 1 < len(line) and _starts_lower(line[j + 1].text)),
-            float(any(c in _SINGLE_QUOTES for c in token.text) or (unpaired and any(c in '“”"' for c in token.text))),
+        rows.append(
+            (
+                float("in-context" in token.flags),  # restore/vie.FLAG
+                float(changed[j] and core != read and strip_diacritics(core) == strip_diacritics(read)),
+                float(read in lexicon),
+                max(-3.0, min(3.0, (prior - read_prior) / 10)),
+                odd,
+                run,
+                float(any(changed[k] for k in (j - 1, j + 1) if 0 <= k < len(line))),
+                line_changed[j],
+                line_min,
+                tokens,
+                line_rank,
+                lead,
+                float(stop and j + 1 < len(line) and marks[j + 1][5]),
+                float(single or (unpaired and double)),
+            )
         )
-    return rows
+    return np.array(rows, dtype=float).reshape(len(line), len(CONTEXT_FEATURES))

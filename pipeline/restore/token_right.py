@@ -37,9 +37,10 @@ import json
 import logging
 import math
 import re
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,7 @@ TOKEN_FEATURES = ("scored", "word_right_logit", *STATIC_FEATURES, *(f"word_{f}" 
 
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,:/-]\d+)*(?:%|‰)?")
 _MARKER = re.compile(r"(?:[IVXLC]+|[a-zđ]|\d+(?:\.\d+)*)[.)]")
-_FOLDS: dict[int, tuple[Mapping[str, float], dict[str, float], dict[str, int]]] = {}
+_LEXICAL: dict[int, _Lexical] = {}
 _RARE = frozenset("_|~^`\\<>{}")
 _SENTENCE_END = tuple(".:;!?")
 
@@ -130,49 +131,92 @@ def _shape(text: str, core: str) -> tuple[float, ...]:
     )  # fmt: skip
 
 
-def _variants(lexicon: Mapping[str, float]) -> dict[str, float]:
-    """Folded spelling → the best log prior of the lexicon syllables spelt so (built once per lexicon)."""
-    key = id(lexicon)
-    found = _FOLDS.get(key)
-    if found is None or found[0] is not lexicon:
-        best: dict[str, float] = {}
-        counts: dict[str, int] = {}
+class _Lexical:
+    """What the features read of a lexicon, built once per lexicon (which is not to change after):
+    per folded spelling the best log prior and the number of syllables spelt so, and per core
+    (lower case) its lexicon features, cached (the same words recur on every page)."""
+
+    def __init__(self, lexicon: Mapping[str, float]) -> None:
+        self.lexicon = lexicon
+        self.best: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
         for text, logp in lexicon.items():
             folded = strip_diacritics(text)
-            best[folded] = max(best.get(folded, -math.inf), logp)
-            counts[folded] = counts.get(folded, 0) + 1
-        found = _FOLDS[key] = (lexicon, best, counts)
-    return found[1:]  # type: ignore[return-value]
+            self.best[folded] = max(self.best.get(folded, -math.inf), logp)
+            self.counts[folded] = self.counts.get(folded, 0) + 1
+        self.cores: dict[str, tuple[bool, float, float, float, float]] = {}
+
+    def of(self, low: str) -> tuple[bool, float, float, float, float]:
+        """(a known syllable, cuts into two, variants, prior, prior gap) of a core in lower case."""
+        found = self.cores.get(low)
+        if found is None:
+            lexicon = self.lexicon
+            alpha = low.isalpha()
+            is_known = alpha and low in lexicon
+            cut = alpha and not is_known and len(low) >= 4 and any(
+                low[:k] in lexicon and low[k:] in lexicon for k in range(1, len(low))
+            )  # fmt: skip
+            folded = strip_diacritics(low)
+            found = (
+                is_known,
+                float(cut),
+                math.log(self.counts.get(folded, 0) + 1) / 3,
+                max(lexicon.get(low, -30.0), -30.0) / 10,
+                max(lexicon[low] - self.best[folded], -30.0) / 10 if is_known else -3.0,
+            )
+            if len(self.cores) > 200_000:
+                self.cores.clear()
+            self.cores[low] = found
+        return found
+
+
+def _lexical(lexicon: Mapping[str, float]) -> _Lexical:
+    found = _LEXICAL.get(id(lexicon))
+    if found is None or found.lexicon is not lexicon:
+        found = _LEXICAL[id(lexicon)] = _Lexical(lexicon)
+    return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _text(text: str) -> tuple[str, tuple[float, ...], float, float, bool, float]:
+    """Of a token's text alone (cached): its core, shape, length, whether the core is not all of
+    it, whether the core has digits, whether the text has rare characters."""
+    core = core_of(text)
+    return (
+        core,
+        _shape(text, core),
+        min(len(core), 12) / 12,
+        float(core != text),
+        any(c.isdigit() for c in core),
+        float(any(c in _RARE for c in text)),
+    )
 
 
 def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float], rank: int | None = None) -> np.ndarray:
     """[tokens, len(STATIC_FEATURES)] of one line; `lexicon`: syllable (lower case) → log prior;
     `rank`: the line's rank among the first page's lines with tokens (None: a later page)."""
-    best, counts = _variants(lexicon)
-
-    def known(syllable: str) -> bool:
-        return syllable in lexicon
-
-    cores = [core_of(t.text) for t in line]
+    lexical = _lexical(lexicon)
+    texts = [_text(t.text) for t in line]
+    cores = [t[0] for t in texts]
     lows = [c.lower() for c in cores]
     boxes = [t.box for t in line]
     heights = [b[3] - b[1] for b in boxes if b is not None and b[3] > b[1]]
-    height = float(np.median(heights)) if heights else 0.0
+    # of integers, exact either way: numpy's median cost a tenth of the line's features
+    height = float(statistics.median(heights)) if heights else 0.0
     gaps = [b[0] - a[2] for a, b in itertools.pairwise(boxes) if a is not None and b is not None]
     line_gap = min(8.0, max(gaps) / height) if gaps and height > 0 else 0.0
     words = [c for c in cores if c.isalpha() and len(c) > 1]
     capitals = sum(c.isupper() for c in words) / len(words) if words else 0.0
-    rows = np.zeros((len(line), len(STATIC_FEATURES) - len(CONTEXT_FEATURES)))
+    logits = [None if t.ocr is None else clipped_logit(t.ocr) for t in line]
+    rows = []
     for j, token in enumerate(line):
         core, low = cores[j], lows[j]
+        _, shape, length, edged, digits, rare = texts[j]
         alpha = low.isalpha()
-        neighbours = [line[k].ocr for k in (j - 1, j + 1) if 0 <= k < len(line) and line[k].ocr is not None]
+        neighbours = [logits[k] for k in (j - 1, j + 1) if 0 <= k < len(line) and logits[k] is not None]
         prev_ok = j > 0 and alpha and lows[j - 1].isalpha()
         next_ok = j + 1 < len(line) and alpha and lows[j + 1].isalpha()
-        is_known = alpha and known(low)
-        cut = alpha and not is_known and len(low) >= 4 and any(
-            known(low[:k]) and known(low[k:]) for k in range(1, len(low))
-        )  # fmt: skip
+        is_known, cut, variants, prior, prior_gap = lexical.of(low)
         prev_alpha = j > 0 and cores[j - 1].isalpha()
         next_alpha = j + 1 < len(line) and cores[j + 1].isalpha()
         title_mid = (
@@ -188,30 +232,33 @@ def line_features(line: Sequence[TokenView], lexicon: Mapping[str, float], rank:
             gap_next = 3.0 if after is None else (after[0] - box[2]) / height
             width = (box[2] - box[0]) / max(len(token.text), 1) / height
             geometry = (1.0, min(3.0, max(-1.0, gap_prev)), min(3.0, max(-1.0, gap_next)), min(2.0, width), line_gap)
-        rows[j] = (
-            float(token.ocr is not None),
-            clipped_logit(token.ocr),
-            min((clipped_logit(c) for c in neighbours), default=CLIP),
-            *_shape(token.text, core),
-            min(len(core), 12) / 12,
-            float(core != token.text),
-            float(is_known),
-            float(prev_ok and known(lows[j - 1] + low)),
-            float(next_ok and known(low + lows[j + 1])),
-            float(cut),
-            float(token.changed),
-            float(j == 0),
-            float(j == len(line) - 1),
-            *geometry,
-            float(any(c.isdigit() for c in core) and prev_alpha and next_alpha),
-            float(title_mid),
-            float(alpha and len(core) > 1 and (core.isupper() != (capitals > 0.5))),
-            float(any(c in _RARE for c in token.text)),
-            math.log(counts.get(strip_diacritics(low), 0) + 1) / 3,
-            max(lexicon.get(low, -30.0), -30.0) / 10,
-            max(lexicon[low] - best[strip_diacritics(low)], -30.0) / 10 if is_known else -3.0,
+        rows.append(
+            (
+                float(token.ocr is not None),
+                0.0 if logits[j] is None else logits[j],
+                min(neighbours, default=CLIP),
+                *shape,
+                length,
+                edged,
+                float(is_known),
+                float(prev_ok and lows[j - 1] + low in lexicon),
+                float(next_ok and low + lows[j + 1] in lexicon),
+                cut,
+                float(token.changed),
+                float(j == 0),
+                float(j == len(line) - 1),
+                *geometry,
+                float(digits and prev_alpha and next_alpha),
+                float(title_mid),
+                float(alpha and len(core) > 1 and (core.isupper() != (capitals > 0.5))),
+                rare,
+                variants,
+                prior,
+                prior_gap,
+            )
         )
-    return np.hstack([rows, context_features(line, lexicon, rank)])
+    static = np.array(rows, dtype=float).reshape(len(line), len(STATIC_FEATURES) - len(CONTEXT_FEATURES))
+    return np.hstack([static, context_features(line, lexicon, rank)])
 
 
 def model_inputs(static: np.ndarray, word_right: np.ndarray, word_features: np.ndarray) -> np.ndarray:

@@ -85,6 +85,49 @@ def test_the_local_posterior_prefers_what_the_lm_saw_between_the_neighbours() ->
     assert right[0] == (0.0, 0.0)  # one candidate: nothing to weigh
 
 
+def test_the_local_posterior_is_the_softmax_over_each_tokens_best_candidates_between_its_neighbours() -> None:
+    # The definition, token by token: the final candidate, the network's 8 best and the copy,
+    # each scored by network + LM over the trigrams from the two units before it to the two
+    # after (the neighbours at their final texts); up to float rounding of the sums.
+    from pipeline.restore.confidence import _units_of
+    from pipeline.restore.lattice import _start, _vietnamese_share
+    from pipeline.restore.ngram import NONE
+
+    words = "kế hoạch triển khai thực hiện năm của nhà ở triền sông các xã phường".split()
+    lm = lm_from_sentences(["kế hoạch triển khai thực hiện năm 2025", "nhà ở của các xã, phường", "triền sông"])
+    settings = DecoderSettings(rescore_lm_weight=0.8, rescore_copy_bonus=0.5)
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        line, finals = [], []
+        for token in rng.choice([*words, "2025", ",", "xã,"], size=12):
+            n = int(rng.integers(1, 12))
+            texts = [str(token).strip(","), *rng.choice(words, size=n - 1)]
+            cands = [(t, "copy" if k == 0 else "word", -1.0, -5.0) for k, t in enumerate(texts)]
+            probs = rng.dirichlet(np.ones(n))
+            line.append(_evidence(str(token), cands, list(probs), int(np.argmax(probs))))
+            finals.append(int(rng.integers(0, n)))
+        found = local_posteriors(lm, settings, line, finals)
+        units = [_units_of(lm, ev, f) for ev, f in zip(line, finals, strict=True)]
+        bonus = settings.rescore_copy_bonus * _vietnamese_share([ev.piece for ev in line])
+        for j, ev in enumerate(line):
+            if ev.piece.kind != "word" or len(ev.candidates) == 1:
+                assert found[j] == (0.0, 0.0)
+                continue
+            left = [NONE, _start([e.piece for e in line]), *(u for k in range(j) for u in units[k])][-2:]
+            right = [u for k in range(j + 1, len(line)) for u in units[k]][:2]
+            copy = next(i for i, c in enumerate(ev.candidates) if c.kind == "copy")
+            best = [int(i) for i in np.argsort(-ev.probs)[:8]]
+            weighed = [finals[j], *(i for i in dict.fromkeys([*best, copy]) if i != finals[j])]
+            lm_part, total = [], []
+            for i in weighed:
+                seq = np.array([*left, *_units_of(lm, ev, i), *right], np.int64)
+                lm_part.append(float(lm.logprob(seq[:-2], seq[1:-1], seq[2:]).astype(float).sum()))
+                net = settings.model_weight * math.log(max(float(ev.probs[i]), 1e-12)) + bonus * (i == copy)
+                total.append(net + settings.rescore_lm_weight * lm_part[-1])
+            expected = (total[0] - float(np.logaddexp.reduce(total)), lm_part[0] - float(np.logaddexp.reduce(lm_part)))
+            assert found[j] == pytest.approx(expected, abs=1e-9)
+
+
 def test_the_scorer_is_a_logistic_regression_then_an_isotonic_map() -> None:
     n = len(FEATURES)
     coef = [0.0] * n

@@ -38,6 +38,7 @@ from pipeline.restore.candidates import OOV_LOGP
 from pipeline.restore.lattice import DecoderSettings, _start, _units, _vietnamese_share
 from pipeline.restore.ngram import NONE, NgramLM, token_units
 from pipeline.restore.paths import MODEL_DIR
+from pipeline.restore.posterior import _group_logsumexp
 from pipeline.restore.restorer import Evidence
 from pipeline.vietnamese import has_diacritics
 
@@ -96,11 +97,6 @@ def _units_of(lm: NgramLM, ev: Evidence, index: int) -> list[int]:
     return _units(lm, ev.piece, candidate.text, candidate.kind == "copy")
 
 
-def _logsumexp(values: np.ndarray) -> float:
-    top = float(values.max())
-    return top + math.log(float(np.exp(values - top).sum()))
-
-
 def local_posteriors(
     lm: NgramLM, settings: DecoderSettings, line: Sequence[Evidence], finals: Sequence[int]
 ) -> list[tuple[float, float]]:
@@ -115,42 +111,50 @@ def local_posteriors(
         rights[j] = following[:2]
         following = (units[j] + following)[:2]
     left = [NONE, start]
-    xs, ys, ws, segments = [], [], [], []
-    sets: list[list[int]] = []
+    # Every candidate's units between the two units before it and the two after, one after the
+    # other in `flat`: its trigrams are the windows of three ending past the first two (cut out
+    # by numpy, not appended id by id).
+    flat: list[int] = []
+    ends: list[int] = []
+    tokens: list[tuple[int, list[int]]] = []  # (token, its candidates weighed: the final one first)
     for j, (ev, f) in enumerate(zip(line, finals, strict=True)):
         if ev.piece.kind == "word" and len(ev.candidates) > 1:
-            order = [int(i) for i in np.argsort(-ev.probs)[:_ALTERNATIVES]]
+            order = np.argsort(-ev.probs)[:_ALTERNATIVES].tolist()
             copy = next((i for i, c in enumerate(ev.candidates) if c.kind == "copy"), f)
             chosen = [f, *(i for i in dict.fromkeys([*order, copy]) if i != f)]
             for i in chosen:
-                seq = [*left[-2:], *_units_of(lm, ev, i), *rights[j]]
-                for k in range(2, len(seq)):
-                    xs.append(seq[k - 2])
-                    ys.append(seq[k - 1])
-                    ws.append(seq[k])
-                    segments.append(len(sets))
-                sets.append([j, i])
+                flat += left
+                flat += units[j] if i == f else _units_of(lm, ev, i)
+                flat += rights[j]
+                ends.append(len(flat))
+            tokens.append((j, chosen))
         left = [*left, *units[j]][-2:]
-    lm_scores = np.zeros(len(sets))
-    if xs:
-        lp = lm.logprob(np.array(xs, np.int64), np.array(ys, np.int64), np.array(ws, np.int64))
-        lm_scores = np.bincount(np.array(segments), weights=lp, minlength=len(sets))
     out = [(0.0, 0.0)] * len(line)
-    by_token: dict[int, list[int]] = {}
-    for s, (j, _) in enumerate(sets):
-        by_token.setdefault(j, []).append(s)
-    for j, rows in by_token.items():
-        ev = line[j]
-        lm_part = lm_scores[rows]
-        net = np.array(
-            [
-                settings.model_weight * math.log(max(float(ev.probs[sets[s][1]]), 1e-12))
-                + bonus * (ev.candidates[sets[s][1]].kind == "copy")
-                for s in rows
-            ]
-        )
-        total = net + settings.rescore_lm_weight * lm_part
-        out[j] = (float(total[0] - _logsumexp(total)), float(lm_part[0] - _logsumexp(lm_part)))
+    if not tokens:
+        return out
+    end = np.array(ends, np.int64)
+    size = np.diff(end, prepend=0) - 2  # trigrams per candidate
+    segments = np.repeat(np.arange(len(end)), size)
+    last = np.arange(len(segments)) - np.repeat(np.cumsum(size) - size, size) + np.repeat(end - size, size)
+    lm_scores = np.zeros(len(end))
+    if len(last):
+        ids = np.array(flat, np.int64)
+        lp = lm.logprob(ids[last - 2], ids[last - 1], ids[last])
+        lm_scores = np.bincount(segments, weights=lp, minlength=len(end))
+    # Network + LM of every weighed candidate, then per token (a run of rows, its final candidate
+    # first) the log posterior of its first row: one numpy pass over the line, not one per token.
+    net = [
+        settings.model_weight * math.log(max(p, 1e-12)) + bonus * (line[j].candidates[i].kind == "copy")
+        for j, chosen in tokens
+        for i, p in zip(chosen, line[j].probs[chosen].tolist(), strict=True)
+    ]
+    total = np.array(net) + settings.rescore_lm_weight * lm_scores
+    counts = [len(chosen) for _, chosen in tokens]
+    firsts, groups = np.cumsum([0, *counts[:-1]]), np.repeat(np.arange(len(tokens)), counts)
+    posterior = total[firsts] - _group_logsumexp(total, groups, len(tokens))
+    lm_posterior = lm_scores[firsts] - _group_logsumexp(lm_scores, groups, len(tokens))
+    for (j, _), a, b in zip(tokens, posterior.tolist(), lm_posterior.tolist(), strict=True):
+        out[j] = (a, b)
     return out
 
 

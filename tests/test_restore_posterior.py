@@ -88,6 +88,38 @@ def test_lines_run_together_as_each_alone(tiny_lm: NgramLM, monkeypatch: pytest.
                 assert np.allclose(x, y, atol=1e-9)
 
 
+@pytest.mark.parametrize("beam", [1, 3, 48])
+def test_lines_cut_where_their_state_is_fixed_have_the_marginals_of_the_whole(
+    tiny_lm: NgramLM, beam: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long lines where tokens kept as read (one candidate of one unit) fix the LM state here and there.
+    rng = random.Random(200 + beam)
+    lines = []
+    for _ in range(30):
+        slots = _random_slots(tiny_lm, rng, 40, 6)
+        for k in range(0, len(slots), 3):
+            slots[k] = make_slot(tiny_lm, [[rng.randrange(tiny_lm.size)]], [round(-rng.random(), 3)])
+        lines.append(slots)
+    starts = [rng.choice((BOS, NONE)) for _ in lines]
+    whole = posterior._forward_backward(tiny_lm, lines, 0.8, [NONE] * len(lines), starts, beam)  # no cut
+    batches: list[int] = []  # lines per batch run
+    run = posterior._forward_backward
+
+    def counted(lm: NgramLM, parts: list, *rest: object) -> list:
+        batches.append(len(parts))
+        return run(lm, parts, *rest)
+
+    monkeypatch.setattr(posterior, "_forward_backward", counted)
+    cut = forward_backward_lines(tiny_lm, lines, 0.8, starts, beam)
+    assert batches[0] >= len(lines) + 10  # cut, and the parts run as one batch
+    for a, b in zip(whole, cut, strict=True):
+        assert b.log_z == pytest.approx(a.log_z, abs=TOL) and b.best == pytest.approx(a.best, abs=TOL)
+        assert len(a.log_marginals) == len(b.log_marginals)
+        for x, y in zip(a.log_marginals, b.log_marginals, strict=True):
+            assert np.array_equal(np.isinf(x), np.isinf(y))  # the same candidates pruned
+            assert np.allclose(x, y, atol=TOL)
+
+
 def test_marginals_are_the_sums_over_every_path(tiny_lm: NgramLM) -> None:
     rng = random.Random(3)
     for _ in range(60):

@@ -26,7 +26,16 @@ import numpy as np
 from pipeline.restore.lattice import _CHUNK_CELLS, DecoderSettings, _start, line_lattice
 from pipeline.restore.ngram import NONE, NgramLM
 from pipeline.restore.restorer import Evidence
-from pipeline.restore.viterbi import MANY_PAIRS, Slot, _best_into, _lm_scores, _States, _Table, beam_per_line
+from pipeline.restore.viterbi import (
+    MANY_PAIRS,
+    Slot,
+    _best_into,
+    _lm_scores,
+    _States,
+    _Table,
+    beam_per_line,
+    cut_lines,
+)
 
 __all__ = ["Marginals", "forward_backward", "forward_backward_lines", "lattice_posteriors"]
 
@@ -65,10 +74,43 @@ def forward_backward_lines(
     lm: NgramLM, lines: Sequence[Sequence[Slot]], lm_weight: float, starts: Sequence[int], beam: int
 ) -> list[Marginals]:
     """forward_backward() of each line, the lines run together position by position (as
-    viterbi_lines decodes them: numpy's per-call overhead is paid once per position, not per line)."""
+    viterbi_lines decodes them: numpy's per-call overhead is paid once per position, not per line).
+
+    As viterbi_lines does, a line is cut where its LM state is the same on every path (two units
+    the tokens fix) and its parts run side by side: every path passes that one state, so a path's
+    score is the sum of its parts' and the sum over paths the product of the parts' sums; each
+    part's marginals are the line's (to float rounding), its log Z and best add up. A line of a
+    page has a few such points (numbers, codes, words kept as read): fewer positions to step."""
+    parts = cut_lines(lines, starts)
+    found = _forward_backward(
+        lm,
+        [lines[i][begin:end] for i, begin, end, *_ in parts],
+        lm_weight,
+        [x for *_, x, _ in parts],
+        [y for *_, y in parts],
+        beam,
+    )
+    marginals: list[list[np.ndarray]] = [[] for _ in lines]
+    log_z, best = [0.0] * len(lines), [0.0] * len(lines)
+    for (i, *_), part in zip(parts, found, strict=True):
+        marginals[i] += part.log_marginals
+        log_z[i] += part.log_z
+        best[i] += part.best
+    return [Marginals(*line) for line in zip(marginals, log_z, best, strict=True)]
+
+
+def _forward_backward(
+    lm: NgramLM,
+    lines: Sequence[Sequence[Slot]],
+    lm_weight: float,
+    xs_start: Sequence[int],
+    ys_start: Sequence[int],
+    beam: int,
+) -> list[Marginals]:
+    """The marginals of lines run together, each from its context (x, y)."""
     table = _Table(lm, lines)
     v, n = table.v, table.lines
-    xs, ys = np.full(n, NONE, np.int64), np.array(starts, np.int64).reshape(n)
+    xs, ys = np.array(xs_start, np.int64).reshape(n), np.array(ys_start, np.int64).reshape(n)
     states = _States(np.arange(n, dtype=np.int64), xs, ys, np.zeros(n), *lm.context_part(xs, ys))
     alpha = np.zeros(n)  # log Σ over the paths into each state
     log_z, best = np.zeros(n), np.zeros(n)  # an empty line: its one path, of score 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.restore.ngram import NONE, NgramLM
 
-__all__ = ["Slot", "make_slot", "viterbi", "viterbi_lines"]
+__all__ = ["Slot", "cut_lines", "make_slot", "viterbi", "viterbi_lines"]
 
 # From this many (state, candidate) pairs at a position, numpy's sorting and the shared lookups
 # per (line, y) group pay (a token of one line has some 70 pairs; 64 lines some 4,000).
@@ -71,22 +71,12 @@ def viterbi_lines(
     and the best path from it: the line is cut there and its parts decoded side by side, as many
     lines are. A page read as running text is one long line, whose positions would otherwise be
     stepped one by one; the paths are the same (up to float rounding of exact ties)."""
-    parts: list[tuple[int, int, int, int]] = []  # line, first slot, start context (x, y)
-    for i, slots in enumerate(lines):
-        begin, context, fixed = 0, (NONE, starts[i]), []
-        for t, slot in enumerate(slots):
-            fixed = [*fixed, *slot.units[0]][-2:] if len(slot.units) == 1 else []
-            if len(fixed) == 2 and t + 1 < len(slots):
-                parts.append((i, begin, *context))
-                begin, context = t + 1, (fixed[0], fixed[1])
-        parts.append((i, begin, *context))
+    parts = cut_lines(lines, starts)
     if len(parts) == len(lines):
         return _decode(lm, lines, lm_weight, [NONE] * len(lines), list(starts), beam)
-    ends = [parts[k + 1][1] if k + 1 < len(parts) and parts[k + 1][0] == i else len(lines[i])
-            for k, (i, *_) in enumerate(parts)]  # fmt: skip
     decoded = _decode(
         lm,
-        [lines[i][begin:end] for (i, begin, *_), end in zip(parts, ends, strict=True)],
+        [lines[i][begin:end] for i, begin, end, *_ in parts],
         lm_weight,
         [x for *_, x, _ in parts],
         [y for *_, y in parts],
@@ -96,6 +86,22 @@ def viterbi_lines(
     for (i, *_), path in zip(parts, decoded, strict=True):
         paths[i] += path
     return paths
+
+
+def cut_lines(lines: Sequence[Sequence[Slot]], starts: Sequence[int]) -> list[tuple[int, int, int, int, int]]:
+    """The parts of the lines between the points where the LM state (x, y) is the same on every
+    path (two units in a row that the tokens fix), in order: (line, first slot, end, x, y), (x, y)
+    the context the part starts from (the line's own start for its first part)."""
+    parts: list[tuple[int, int, int, int, int]] = []
+    for i, slots in enumerate(lines):
+        begin, context, fixed = 0, (NONE, starts[i]), []
+        for t, slot in enumerate(slots):
+            fixed = [*fixed, *slot.units[0]][-2:] if len(slot.units) == 1 else []
+            if len(fixed) == 2 and t + 1 < len(slots):
+                parts.append((i, begin, t + 1, *context))
+                begin, context = t + 1, (fixed[0], fixed[1])
+        parts.append((i, begin, len(slots), *context))
+    return parts
 
 
 def _decode(

@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from pipeline.restore import viterbi as module
-from pipeline.restore.lattice import DecoderSettings, _start, _units, _vietnamese_share, rescore_choices, rescore_lines
+from pipeline.restore.lattice import (
+    DecoderSettings,
+    _model_best,
+    _start,
+    _units,
+    _vietnamese_share,
+    rescore_choices,
+    rescore_lines,
+)
 from pipeline.restore.ngram import BOS, NONE, SPECIALS, NgramCounts, NgramLM, line_units, token_units
 from pipeline.restore.viterbi import make_slot, viterbi, viterbi_lines
 from pipeline.vietnamese import normalize
@@ -205,6 +213,38 @@ def test_both_ways_of_grouping_the_lookups_agree(tiny_lm: NgramLM, monkeypatch: 
     grouped = viterbi_lines(tiny_lm, slots, 1.0, starts, 4)
     monkeypatch.setattr(module, "MANY_PAIRS", 10**9)
     assert viterbi_lines(tiny_lm, slots, 1.0, starts, 4) == grouped
+
+
+def test_the_best_into_each_state_is_lexsorts_on_random_keys_with_ties() -> None:
+    # Few pairs take lexsort itself, many the stable sort and per-key max: the same pairs, in key order.
+    rng = np.random.default_rng(13)
+    for size in [0, 1, 5, 80, module.MANY_PAIRS - 1, module.MANY_PAIRS, 3000] * 20:
+        key = rng.integers(0, max(1, size // int(rng.integers(1, 12))), size)
+        total = rng.integers(-6, 1, size) * rng.choice((1.0, 0.25))  # many equal totals
+        total[rng.random(size) < 0.05] = -np.inf
+        order = np.lexsort((-total, key))
+        head = np.ones(len(order), bool)
+        head[1:] = key[order][1:] != key[order][:-1]
+        assert np.array_equal(module._best_into(key, total), order[head])
+
+
+def test_the_model_best_candidates_are_those_a_sort_per_token_keeps() -> None:
+    # Arrays of one length are sorted as rows of one: the same indices, equal probabilities included.
+    rng = np.random.default_rng(5)
+    s = DecoderSettings()
+    probs = []
+    for _ in range(600):
+        k = int(rng.choice((1, 2, 9, 16, 17, 24)))
+        p = rng.dirichlet(np.full(k, 0.3)).astype(rng.choice((np.float32, np.float64)))
+        if k > 3 and rng.random() < 0.5:
+            p[rng.integers(0, k, 3)] = p[0]  # ties
+        if rng.random() < 0.1:
+            p[:] = s.min_model_prob / 2  # none reaches the floor: the best alone
+        probs.append(p)
+    for p, (keep, chosen) in zip(probs, _model_best(s, probs), strict=True):
+        expected = [int(i) for i in np.argsort(-p)[: s.candidates] if p[i] >= s.min_model_prob]
+        assert keep == (expected or [int(np.argmax(p))])
+        assert chosen == p[keep].tolist()
 
 
 # ----------------------------------------------------------------------------- real rescoring

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,26 +193,32 @@ _CHUNK_CELLS = 1 << 17  # lines × longest line per decoding: some 20,000 tokens
 
 
 def line_lattice(
-    lm: NgramLM, s: DecoderSettings, line: Sequence[tuple[Piece, Sequence[Candidate], np.ndarray]]
+    lm: NgramLM,
+    s: DecoderSettings,
+    line: Sequence[tuple[Piece, Sequence[Candidate], np.ndarray]],
+    best: Iterator[tuple[list[int], list[float]]] | None = None,
 ) -> tuple[list[Slot], list[list[int]]]:
     """The slots rescoring builds for one line of (piece, candidates, probs): the candidates kept (the
     model's best, and the copy on a line written in Vietnamese letters), their scores and LM units;
-    and, per slot, the candidate index of each. The Viterbi and the posterior read the same lattice."""
+    and, per slot, the candidate index of each. The Viterbi and the posterior read the same lattice.
+    `best`: _model_best of the words of this line and the lines after it, made at once by a caller
+    that builds many lattices (the line takes its words' from it)."""
     slots, kept = [], []
     bonus = s.rescore_copy_bonus * _vietnamese_share([piece for piece, _, _ in line])
+    if best is None:
+        best = _model_best(s, [probs for piece, _, probs in line if piece.kind == "word"])
     for piece, cands, probs in line:
-        keep = [0]
         if piece.kind != "word":
+            keep, chosen = [0], [probs.item(0)]
             units = [lm.ids(token_units(piece.output()))]
         else:
-            order = np.argsort(-probs)[: s.candidates]
-            keep = order[probs[order] >= s.min_model_prob].tolist() or [int(np.argmax(probs))]
+            keep, chosen = next(best)
             if bonus:
                 copy = next((i for i, c in enumerate(cands) if c.kind == "copy"), None)
                 if copy is not None and copy not in keep:
                     keep.append(copy)  # a line written in Vietnamese letters may keep a word the model doubts
+                    chosen.append(probs.item(copy))
             units = [_units(lm, piece, cands[i].text, cands[i].kind == "copy") for i in keep]
-        chosen = probs[keep].tolist()  # one read of the kept probabilities, not one numpy scalar each
         logp = [
             s.model_weight * math.log(max(p, 1e-12)) + bonus * (cands[i].kind == "copy")
             for i, p in zip(keep, chosen, strict=True)
@@ -220,6 +226,26 @@ def line_lattice(
         slots.append(make_slot(lm, units, logp))
         kept.append(keep)
     return slots, kept
+
+
+def _model_best(s: DecoderSettings, probs: Sequence[np.ndarray]) -> Iterator[tuple[list[int], list[float]]]:
+    """Per array of candidate probabilities, the indices of its s.candidates best that reach
+    s.min_model_prob (else of its best alone), and their probabilities as floats. Arrays of one
+    length and type are sorted as the rows of one (a row is sorted as the array alone would be,
+    ties included): per token, the numpy calls were most of the lattice's time."""
+    found: list[tuple[list[int], list[float]]] = [([], [])] * len(probs)
+    groups: dict[tuple[int, np.dtype], list[int]] = {}
+    for n, p in enumerate(probs):
+        groups.setdefault((len(p), p.dtype), []).append(n)
+    for members in groups.values():
+        table = np.stack([probs[n] for n in members])
+        order = np.argsort(-table, axis=1)[:, : s.candidates]
+        high = np.take_along_axis(table, order, axis=1) >= s.min_model_prob
+        rows = zip(order.tolist(), high.tolist(), table.argmax(axis=1).tolist(), table.tolist(), strict=True)
+        for n, (ranked, ok, top, values) in zip(members, rows, strict=True):
+            keep = [i for i, good in zip(ranked, ok, strict=True) if good] or [top]
+            found[n] = (keep, [values[i] for i in keep])
+    return iter(found)
 
 
 def _rescore_chunk(
@@ -231,8 +257,9 @@ def _rescore_chunk(
 ) -> None:
     """Decode lines[i] for i in chunk into out[i]."""
     lattices, kept_lines = [], []
+    best = _model_best(s, [probs for i in chunk for piece, _, probs in lines[i] if piece.kind == "word"])
     for line in (lines[i] for i in chunk):
-        slots, kept = line_lattice(lm, s, line)
+        slots, kept = line_lattice(lm, s, line, best)
         lattices.append(slots)
         kept_lines.append(kept)
     starts = [_start([p for p, _, _ in lines[i]]) for i in chunk]

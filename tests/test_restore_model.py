@@ -98,6 +98,33 @@ def test_the_numpy_batch_trains_the_torch_model(untrained: Restorer) -> None:
     model.zero_grad()
 
 
+def test_encode_writes_each_tokens_arrays_where_a_token_by_token_fill_does(untrained: Restorer) -> None:
+    """Restorer.encode fills the batch at once; the reference writes each token's slices in turn."""
+    import numpy as np
+
+    from pipeline.restore.modelspec import char_ids
+
+    lines = [line.split() for line in LINES] + [["d6i", "ngoai"], ["S&", "16", "trình", "Pon", "vi", "chu", "tri:"]]
+    targets = [[token.lower() for token in line] for line in lines]
+    for gold in (None, targets):
+        arrays, slots = untrained.encode(lines, gold)
+        width = untrained.runtime.config.char_width
+        expected = {name: np.zeros_like(getattr(arrays, name)) for name in ("chars", "mask", "cand_ids", "cand_copy")}
+        feats, cand_mask = np.zeros_like(arrays.cand_feats), np.zeros_like(arrays.cand_mask)
+        for i, line_slots in enumerate(slots):
+            for j, slot in enumerate(line_slots):
+                ids, features, copy = untrained._arrays(slot)
+                n = len(ids)
+                expected["chars"][i, j] = char_ids(slot.piece.core or slot.piece.text, width)
+                expected["mask"][i, j] = True
+                expected["cand_ids"][i, j, :n], feats[i, j, :n], expected["cand_copy"][i, j, :n] = ids, features, copy
+                cand_mask[i, j, :n] = True
+        for name, array in expected.items():
+            assert np.array_equal(getattr(arrays, name), array), name
+        assert np.array_equal(arrays.cand_feats, feats) and np.array_equal(arrays.cand_mask, cand_mask)
+        assert (arrays.target is None) == (gold is None)
+
+
 def test_runs_join_consecutive_lines_with_tokens_and_the_windows_of_one_line() -> None:
     from pipeline.restore.restorer import _run_groups
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from pipeline.vietnamese import strip_diacritics
@@ -283,6 +284,7 @@ def join(line: str, texts: Sequence[str]) -> str:
 # ---------------------------------------------------------------------------- casing
 
 
+@lru_cache(maxsize=1 << 16)  # asked 4-5 times per token (rendering, names, headings)
 def case_pattern(token: str) -> CasePattern:
     """lower / title (first letter upper, rest lower) / upper (2+ letters, all upper) / mixed.
 

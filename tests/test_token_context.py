@@ -125,3 +125,27 @@ def test_the_review_threshold_is_the_fit_s_out_of_fold_choice() -> None:
     assert data["chosen"]["low"] == LOW < DOUBTFUL
     for way in ("scans", "restored eng OCR"):  # LOW queues at most 3 per wrong word out of fold, on both ways in
         assert report[f"tune {way}, out of fold"]["sweep"][f"{LOW:.3f}"][1] <= fit.BUDGET
+
+
+def test_centred_isotonic_map_rises_through_the_plateaus_and_stays_calibrated() -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    import fit_word_right as fit
+
+    rng = np.random.default_rng(3)
+    score = rng.uniform(0, 1, 4000)
+    right = rng.uniform(0, 1, 4000) < score**0.5  # the share of right words rises with the score
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(score, right)
+    knots_x, knots_y = fit._knots(iso)
+    assert np.all(np.diff(knots_x) > 0) and np.all(np.diff(knots_y) > 0)  # one knot per block
+    assert len(knots_x) == len(set(iso.y_thresholds_))
+    step = np.interp(score, iso.X_thresholds_, iso.y_thresholds_)
+    centred = np.interp(score, knots_x, knots_y)
+    # the step map ties whole blocks; the centred one keeps the scores' order inside them
+    assert len(np.unique(centred)) > 10 * len(np.unique(step))
+    assert np.all(np.diff(centred[np.argsort(score)]) >= 0)
+    # still calibrated: in every tenth of the scale the mean probability is the share right
+    for low in np.arange(0.3, 1.0, 0.1):
+        inside = (centred >= low) & (centred < low + 0.1)
+        if inside.sum() > 200:
+            assert abs(centred[inside].mean() - right[inside].mean()) < 0.05

@@ -105,6 +105,25 @@ def test_trees_add_leaf_values_to_the_base() -> None:
     assert np.allclose(trees.log_odds(x), [0.5 - 1 + 0.25, 0.5 + 2 - 0.25, 0.5 - 1 + 0.25])
 
 
+def test_trees_walk_as_a_row_by_row_descent_on_the_shipped_trees() -> None:
+    model = default_token_right()
+    assert model is not None
+    rng = np.random.default_rng(5)
+    for trees in model.trees.values():  # trees of many depths, padded to the widest
+        x = rng.uniform(-1, 2, size=(40, len(TOKEN_FEATURES)))
+        expected = []
+        for row in x:
+            total = trees.base
+            for k in range(len(trees.feature)):
+                node = 0
+                while trees.feature[k, node] >= 0:
+                    go_left = row[trees.feature[k, node]] <= trees.threshold[k, node]
+                    node = trees.left[k, node] if go_left else trees.right[k, node]
+                total += trees.value[k, node]
+            expected.append(total)
+        assert np.allclose(trees.log_odds(x), expected, rtol=0, atol=1e-12)
+
+
 def _model() -> TokenRight:
     # log-odds from the OCR logit alone; identity isotonic map
     tree = _stump(TOKEN_FEATURES.index("ocr_logit"), 0.0, -3.0, 3.0)

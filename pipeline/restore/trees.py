@@ -3,7 +3,7 @@ scikit-learn by scripts/fit_word_right.py as plain lists): no scikit-learn at ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,19 +23,36 @@ class Trees:
     left: np.ndarray  # int, a leaf points to itself
     right: np.ndarray
     value: np.ndarray
+    # The same tables raveled, children as indices into them: a step of the walk is then 1-D
+    # takes, which cost a third of the 2-D (tree, node) indexing (15 -> 6 ms for a page's tokens).
+    _flat: tuple[np.ndarray, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        trees, width = self.feature.shape
+        start = np.repeat(np.arange(trees, dtype=np.int64) * width, width)
+        flat = (
+            self.feature.ravel(),
+            self.threshold.ravel(),
+            self.left.ravel() + start,
+            self.right.ravel() + start,
+            self.value.ravel(),
+        )
+        object.__setattr__(self, "_flat", flat)
 
     def log_odds(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        trees = np.arange(len(self.feature))[:, None]
-        node = np.zeros((len(self.feature), len(x)), dtype=np.int64)
-        rows = np.arange(len(x))[None, :]
-        for _ in range(self.feature.shape[1]):  # no path is longer than a tree's node count
-            feature = self.feature[trees, node]
-            if (feature < 0).all():
+        feature, threshold, left, right, value = self._flat
+        trees, width = self.feature.shape
+        node = np.repeat(np.arange(trees, dtype=np.int64)[:, None] * width, len(x), axis=1)  # every root
+        cells = x.ravel()
+        row_start = np.arange(len(x), dtype=np.int64)[None, :] * x.shape[1]
+        for _ in range(width):  # no path is longer than a tree's node count
+            at = feature[node]
+            if (at < 0).all():
                 break
-            go_left = x[rows, np.maximum(feature, 0)] <= self.threshold[trees, node]
-            node = np.where(go_left, self.left[trees, node], self.right[trees, node])
-        return self.base + self.value[trees, node].sum(axis=0)
+            go_left = cells[row_start + np.maximum(at, 0)] <= threshold[node]
+            node = np.where(go_left, left[node], right[node])
+        return self.base + value[node].sum(axis=0)
 
     @classmethod
     def load_dict(cls, data: dict[str, Any]) -> Trees:

@@ -347,6 +347,14 @@ def low_by_rule(sweeps: list[dict[str, list[float | None]]], budget: float = BUD
     return max(fits, default=None)
 
 
+def fitted_digest(payload: Mapping[str, object]) -> str:
+    """Six hex digits of what was fitted (both models' coefficients, trees and maps): two fits of
+    one day on the same features but other data (the pipeline restored them otherwise) are other
+    models, and their ids must say so."""
+    fitted = json.dumps({"maps": payload["maps"], "tokens": payload["tokens"]}, sort_keys=True)
+    return hashlib.sha256(fitted.encode()).hexdigest()[:6]
+
+
 def dumps(payload: dict[str, object]) -> str:
     """The model as JSON: readable, except the token-right trees, one line each way in (thousands of
     numbers that no one reads one per line)."""
@@ -404,6 +412,7 @@ def main() -> int:
         "maps": _word_payload(found["features"], found["right"], found["ocr"], found["tune"])["maps"],
     }
     payload["tokens"], inputs = fit_tokens(found, found["features"])
+    payload["id"] = stamp = f"{stamp}-{fitted_digest(payload)}"
     model = TokenRight.load_dict(payload["tokens"], stamp)  # type: ignore[arg-type]
     tune, ocr, scan, right = found["token_tune"], found["token_ocr"], found["token_scan"], found["token_right"]
     report: dict[str, object] = {}

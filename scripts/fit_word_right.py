@@ -17,7 +17,8 @@ output word aligned with the true text and called right or wrong.
   `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
 
 The held-out split is scored only with --heldout (once, at the end). Features are cached in
-DATA/word-right-features-<features>.npz (`--fresh` computes them again).
+DATA/word-right-features-<signature>.npz, keyed by the features and a digest of the code, data
+and models they come from (pipeline_digest; `--fresh` computes them again).
 
     .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh] [--heldout]
         [--without FEATURE ...] [-o OUTPUT]
@@ -347,6 +348,24 @@ def low_by_rule(sweeps: list[dict[str, list[float | None]]], budget: float = BUD
     return max(fits, default=None)
 
 
+def pipeline_digest() -> str:
+    """sha256 of what the cached features come from: gazette's code, the restore data and models
+    (not word_right.json, which this fit writes) and the bench that restores the stored pages
+    again. A cache keyed by the feature names alone once fed a fit the features of an older
+    pipeline."""
+    digest = hashlib.sha256()
+    files = [
+        *sorted((ROOT / "pipeline").rglob("*.py")),
+        *sorted((ROOT / "corpora").glob("*.tsv")),
+        *sorted((ROOT / "corpora").glob("*.json")),
+        *sorted(p for p in MODEL_DIR.rglob("*") if p.is_file() and p.name not in {WORD_RIGHT_FILE, "MODEL_CARD.md"}),
+        ROOT / "scripts" / "bench_review.py",
+    ]
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
 def fitted_digest(payload: Mapping[str, object]) -> str:
     """Six hex digits of what was fitted (both models' coefficients, trees and maps): two fits of
     one day on the same features but other data (the pipeline restored them otherwise) are other
@@ -389,7 +408,7 @@ def main() -> int:
     args = parser.parse_args()
     # The cache holds the word-right features and the token views; the token-right static
     # features are computed again from the views on every run (no restoring for a new one).
-    signature = hashlib.sha256(json.dumps([FEATURES, "token views"]).encode()).hexdigest()[:12]
+    signature = hashlib.sha256(json.dumps([FEATURES, "token views", pipeline_digest()]).encode()).hexdigest()[:12]
     cache = args.data / f"word-right-features-{signature}.npz"
     if cache.is_file() and not args.fresh:
         found = dict(np.load(cache))

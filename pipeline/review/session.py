@@ -254,14 +254,18 @@ def _token_view(tid: str, token: Token, state: TokenReview) -> TokenView:
     }
 
 
+def _percent(p: float) -> str:
+    return f"{100 * p:g} %"  # 94.5 %, not a rounded 94 %
+
+
 LEGEND = [
     (
         "low",
-        f"probably wrong: the chance that the word is right is below {LOW:.0%}; queued for review. "
+        f"probably wrong: the chance that the word is right is below {_percent(LOW)}; queued for review. "
         "The chance combines the OCR confidence, the restore model and the language model, and is checked "
         "on plans it was not fitted on: of the words given 80 %, about 8 in 10 are right",
     ),
-    ("doubtful", f"doubtful: chance it is right {LOW:.0%}–{DOUBTFUL:.0%}; shown, not queued"),
+    ("doubtful", f"doubtful: chance it is right {_percent(LOW)}–{_percent(DOUBTFUL)}; shown, not queued"),
     ("agency", "inside an agency name the lexicon does not know: queued"),
     ("reviewed", "reviewed (corrected or confirmed)"),
     ("conflict", "two reviewers disagreed: queued again"),

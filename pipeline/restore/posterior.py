@@ -34,7 +34,7 @@ from pipeline.restore.viterbi import (
     _States,
     _Table,
     beam_per_line,
-    cut_lines,
+    decode_parts,
 )
 
 __all__ = ["Marginals", "forward_backward", "forward_backward_lines", "lattice_posteriors"]
@@ -81,15 +81,7 @@ def forward_backward_lines(
     score is the sum of its parts' and the sum over paths the product of the parts' sums; each
     part's marginals are the line's (to float rounding), its log Z and best add up. A line of a
     page has a few such points (numbers, codes, words kept as read): fewer positions to step."""
-    parts = cut_lines(lines, starts)
-    found = _forward_backward(
-        lm,
-        [lines[i][begin:end] for i, begin, end, *_ in parts],
-        lm_weight,
-        [x for *_, x, _ in parts],
-        [y for *_, y in parts],
-        beam,
-    )
+    parts, found = decode_parts(_forward_backward, lm, lines, lm_weight, starts, beam)
     marginals: list[list[np.ndarray]] = [[] for _ in lines]
     log_z, best = [0.0] * len(lines), [0.0] * len(lines)
     for (i, *_), part in zip(parts, found, strict=True):

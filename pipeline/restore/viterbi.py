@@ -18,14 +18,17 @@ paths are the same to the last bit (tests/test_restore_viterbi.py keeps it as th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from pipeline.restore.ngram import NONE, NgramLM
 
-__all__ = ["Slot", "cut_lines", "make_slot", "viterbi", "viterbi_lines"]
+_Part = TypeVar("_Part")  # what a decoder gives for one part of a line
+
+__all__ = ["Slot", "cut_lines", "decode_parts", "make_slot", "viterbi", "viterbi_lines"]
 
 # From this many (state, candidate) pairs at a position, numpy's sorting and the shared lookups
 # per (line, y) group pay (a token of one line has some 70 pairs; 64 lines some 4,000).
@@ -71,21 +74,26 @@ def viterbi_lines(
     and the best path from it: the line is cut there and its parts decoded side by side, as many
     lines are. A page read as running text is one long line, whose positions would otherwise be
     stepped one by one; the paths are the same (up to float rounding of exact ties)."""
-    parts = cut_lines(lines, starts)
-    if len(parts) == len(lines):
-        return _decode(lm, lines, lm_weight, [NONE] * len(lines), list(starts), beam)
-    decoded = _decode(
-        lm,
-        [lines[i][begin:end] for i, begin, end, *_ in parts],
-        lm_weight,
-        [x for *_, x, _ in parts],
-        [y for *_, y in parts],
-        beam,
-    )
+    parts, decoded = decode_parts(_decode, lm, lines, lm_weight, starts, beam)
     paths: list[list[int]] = [[] for _ in lines]
     for (i, *_), path in zip(parts, decoded, strict=True):
         paths[i] += path
     return paths
+
+
+def decode_parts(
+    decode: Callable[[NgramLM, list[Sequence[Slot]], float, list[int], list[int], int], list[_Part]],
+    lm: NgramLM,
+    lines: Sequence[Sequence[Slot]],
+    lm_weight: float,
+    starts: Sequence[int],
+    beam: int,
+) -> tuple[list[tuple[int, int, int, int, int]], list[_Part]]:
+    """The lines cut where their LM state is fixed (cut_lines), and `decode` (the Viterbi's, the
+    forward–backward's) run over the parts side by side: (the parts, decode's result of each)."""
+    parts = cut_lines(lines, starts)
+    pieces = [lines[i][begin:end] for i, begin, end, *_ in parts]
+    return parts, decode(lm, pieces, lm_weight, [x for *_, x, _ in parts], [y for *_, y in parts], beam)
 
 
 def cut_lines(lines: Sequence[Sequence[Slot]], starts: Sequence[int]) -> list[tuple[int, int, int, int, int]]:

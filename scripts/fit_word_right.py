@@ -16,9 +16,9 @@ output word aligned with the true text and called right or wrong.
   fold too, and the review threshold (pipeline/review/attention.LOW) is read from it by
   `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
 
-The held-out split is scored only with --heldout (once, at the end). Features are cached in
-DATA/word-right-features-<signature>.npz, keyed by the features and a digest of the code, data
-and models they come from (pipeline_digest; `--fresh` computes them again).
+The held-out split is scored only with --heldout (once, at the end). The rows come from
+scripts/word_right_rows.py, cached under DATA and keyed by the features and a digest of the
+code, data and models they come from (`--fresh` computes them again).
 
     .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh] [--heldout]
         [--without FEATURE ...] [-o OUTPUT]
@@ -45,10 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_review import ANNOTATIONS, WAYS, restored_again, right_or_wrong, truth_words  # noqa: E402
 from fit_restore_calibration import ece  # noqa: E402
+from word_right_rows import cached_features, static_features  # noqa: E402
 
-from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.restore.api import get_restorer  # noqa: E402
 from pipeline.restore.confidence import FEATURES, WORD_RIGHT_FILE, WordRight  # noqa: E402
@@ -57,11 +56,8 @@ from pipeline.restore.token_right import (  # noqa: E402
     STATIC_FEATURES,
     TOKEN_FEATURES,
     TokenRight,
-    TokenView,
-    line_features,
     model_inputs,
 )
-from pipeline.vietnamese import normalize  # noqa: E402
 
 # Steps of 0.001 where the review threshold lies: the centred isotonic maps (_knots) give a
 # probability that rises continuously, so the rule can stop where the queue reaches its budget
@@ -72,95 +68,6 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.85, *(round(0.9 + 0.001 * k, 3) for k in range(91
 # scans at 79.9 % error recall out of fold where five read 86.8 %, same trees and features).
 FOLDS = 5
 BUDGET = 3.0  # issue 12: at most 3 tokens queued per wrong word
-
-
-def collect(data: Path) -> dict[str, np.ndarray]:
-    """Word rows (every word restore scored): features, right/wrong, way in ('ocr' 1 / 'text'
-    0), split (tune 1 / heldout 0), file way ('.pdf.json' 1 / '.eng.txt.json' 0), document.
-    Token rows (every token of a restored page, scored or not): the index of its word row (-1:
-    unscored), right/wrong, way in, split, file way and document; and its view (raw_*: final
-    text, text as read, flags, OCR confidence, box, line and page number) for the static features."""
-    restorer = get_restorer()
-    words: dict[str, list] = {k: [] for k in ("features", "right", "ocr", "tune", "scan", "doc")}
-    tokens: dict[str, list] = {k: [] for k in ("row", "right", "ocr", "tune", "scan", "doc")}
-    # the token views themselves, so that static features can be computed again without restoring
-    raw: dict[str, list] = {k: [] for k in ("text", "source", "flags", "conf", "box", "line", "page")}
-    lines_seen = 0
-    for number, path in enumerate(sorted(ANNOTATIONS.glob("plan-*.json"))):
-        gold = json.loads(path.read_text(encoding="utf-8"))
-        doc_id = Path(gold["source"]).stem
-        for suffix in WAYS.values():
-            converted = data / "out" / f"{doc_id}{suffix}"
-            if not converted.is_file():
-                continue
-            started = time.perf_counter()
-            document, rows = restored_again(Document.model_validate_json(converted.read_text("utf-8")), restorer)
-            found = [token for *_, token in document.tokens()]
-            ok = right_or_wrong([normalize(t.text) for t in found], truth_words(doc_id))
-            row_of = {}
-            for index, way, features in rows:
-                row_of[index] = len(words["right"])
-                for key, value in zip(words, (features, ok[index], way == "ocr", gold["split"] == "tune",
-                                               suffix == ".pdf.json", number), strict=True):  # fmt: skip
-                    words[key].append(value)
-            for page in document.pages:
-                for line in page.lines:
-                    for t in line.tokens:
-                        box = (-1, -1, -1, -1) if t.box is None else (t.box.x0, t.box.y0, t.box.x1, t.box.y1)
-                        conf = np.nan if t.ocr_confidence is None else t.ocr_confidence
-                        values = (t.text, t.source_text, "|".join(t.flags), conf, box, lines_seen, page.number)
-                        for key, value in zip(raw, values, strict=True):
-                            raw[key].append(value)
-                    lines_seen += bool(line.tokens)
-            for index, token in enumerate(found):
-                values = (row_of.get(index, -1), ok[index], token.ocr_confidence is not None,
-                          gold["split"] == "tune", suffix == ".pdf.json", number)  # fmt: skip
-                for key, value in zip(tokens, values, strict=True):
-                    tokens[key].append(value)
-            print(f"{doc_id}{suffix}: {len(rows)} scored, {time.perf_counter() - started:.1f} s", flush=True)
-    out = {key: np.array(value) for key, value in words.items()}
-    out.update({f"token_{key}": np.array(value) for key, value in tokens.items()})
-    out.update({f"raw_{key}": np.array(value) for key, value in raw.items()})
-    return out
-
-
-def token_views(found: dict[str, np.ndarray]) -> list[list[TokenView]]:
-    """The cached tokens as lines of TokenViews (collect stores them flat, with a line number)."""
-    lines: list[list[TokenView]] = []
-    last = -1
-    for text, source, flags, conf, box, line in zip(
-        found["raw_text"], found["raw_source"], found["raw_flags"], found["raw_conf"], found["raw_box"],
-        found["raw_line"], strict=True,
-    ):  # fmt: skip
-        if line != last:
-            lines.append([])
-            last = line
-        lines[-1].append(
-            TokenView(
-                str(text),
-                str(text) != str(source),
-                None if np.isnan(conf) else float(conf),
-                None if box[0] < 0 else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
-                source=str(source),
-                flags=tuple(str(flags).split("|")) if flags else (),
-            )
-        )
-    return lines
-
-
-def static_features(found: dict[str, np.ndarray], lexicon: Mapping[str, float]) -> np.ndarray:
-    """The token-right static features of every cached token, from its views; a line's rank is
-    counted within its file's first page (caches without page numbers: within the file, which
-    is the same for the first ten lines of any first page that has them)."""
-    starts = np.flatnonzero(np.r_[True, found["raw_line"][1:] != found["raw_line"][:-1]])
-    files = found["token_doc"] * 2 + found["token_scan"]
-    pages = found["raw_page"] if "raw_page" in found else np.ones(len(files), dtype=int)
-    rows, rank, last = [], 0, None
-    for start, line in zip(starts, token_views(found), strict=True):
-        rank = rank + 1 if files[start] == last else 0
-        last = files[start]
-        rows.append(line_features(line, lexicon, rank if pages[start] == 1 else None))
-    return np.vstack(rows)
 
 
 def _knots(iso: IsotonicRegression) -> tuple[list[float], list[float]]:
@@ -348,24 +255,6 @@ def low_by_rule(sweeps: list[dict[str, list[float | None]]], budget: float = BUD
     return max(fits, default=None)
 
 
-def pipeline_digest() -> str:
-    """sha256 of what the cached features come from: gazette's code, the restore data and models
-    (not word_right.json, which this fit writes) and the bench that restores the stored pages
-    again. A cache keyed by the feature names alone once fed a fit the features of an older
-    pipeline."""
-    digest = hashlib.sha256()
-    files = [
-        *sorted((ROOT / "pipeline").rglob("*.py")),
-        *sorted((ROOT / "corpora").glob("*.tsv")),
-        *sorted((ROOT / "corpora").glob("*.json")),
-        *sorted(p for p in MODEL_DIR.rglob("*") if p.is_file() and p.name not in {WORD_RIGHT_FILE, "MODEL_CARD.md"}),
-        ROOT / "scripts" / "bench_review.py",
-    ]
-    for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:16]
-
-
 def fitted_digest(payload: Mapping[str, object]) -> str:
     """Six hex digits of what was fitted (both models' coefficients, trees and maps): two fits of
     one day on the same features but other data (the pipeline restored them otherwise) are other
@@ -408,13 +297,7 @@ def main() -> int:
     args = parser.parse_args()
     # The cache holds the word-right features and the token views; the token-right static
     # features are computed again from the views on every run (no restoring for a new one).
-    signature = hashlib.sha256(json.dumps([FEATURES, "token views", pipeline_digest()]).encode()).hexdigest()[:12]
-    cache = args.data / f"word-right-features-{signature}.npz"
-    if cache.is_file() and not args.fresh:
-        found = dict(np.load(cache))
-    else:
-        found = collect(args.data)
-        np.savez_compressed(cache, **found)
+    found = cached_features(args.data, fresh=args.fresh)
     found["token_static"] = static_features(found, get_restorer().generator.prior)
     signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
     for name in args.without:  # a constant column: the regression's is standardised to 0, no tree splits on it

@@ -85,6 +85,7 @@ def test_pages_pass_the_text_as_read_flags_and_rank() -> None:
 
 def test_fit_script_rebuilds_lines_ranks_and_folds_from_its_cache() -> None:
     import fit_word_right as fit
+    import word_right_rows as rows_of
 
     found = {
         "raw_text": np.array(["kế", "hoạch", "kế", "triển"]),
@@ -97,10 +98,10 @@ def test_fit_script_rebuilds_lines_ranks_and_folds_from_its_cache() -> None:
         "token_doc": np.array([0, 0, 0, 1]),
         "token_scan": np.array([True, True, True, True]),
     }
-    lines = fit.token_views(found)
+    lines = rows_of.token_views(found)
     assert [[t.text for t in line] for line in lines] == [["kế", "hoạch"], ["kế"], ["triển"]]
     assert lines[0][0] == TokenView("kế", True, 0.9, (0, 0, 10, 10), "kể", ("restored", "in-context"))
-    rows = fit.static_features(found, LEXICON)
+    rows = rows_of.static_features(found, LEXICON)
     assert rows[:, STATIC_FEATURES.index("rank")].tolist() == [0.0, 0.0, 0.1, 0.0]  # the rank restarts per file
     tune = np.array([True, True, True, True, True, False])
     folds = fit.document_folds(np.array([0, 1, 2, 3, 4, 5]), tune, 2)
@@ -128,9 +129,8 @@ def test_the_review_threshold_is_the_fit_s_out_of_fold_choice() -> None:
 
 
 def test_centred_isotonic_map_rises_through_the_plateaus_and_stays_calibrated() -> None:
-    from sklearn.isotonic import IsotonicRegression
-
     import fit_word_right as fit
+    from sklearn.isotonic import IsotonicRegression
 
     rng = np.random.default_rng(3)
     score = rng.uniform(0, 1, 4000)

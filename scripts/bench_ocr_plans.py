@@ -282,8 +282,11 @@ def main() -> int:
             "takes convert's time."
             if args.fresh
             else "gazette's seconds are its own stage timings (ingest, clean-up, OCR, restore) as recorded in each "
-            "Document, measured while other jobs shared the machine; bare tesseract's are tesseract alone on the "
-            "page images."
+            "stored Document when it was converted, by the code and under the machine load of that day; bare "
+            "tesseract's are tesseract alone on the page images, as last timed (a --fresh run times them again). "
+            "The two are not comparable: the time ratio to read is benchmarks/ocr-plans-fresh.md's, which times "
+            "both in one run. The *gazette convert* row is the stored conversions' text as it was converted; the "
+            "correction row restores their OCR again with today's code (reading order, correction, restore)."
         ),
         "",
         "The correction (restore/vie.py): the vie channel `corpora/restore_noise_vie.json` was fitted on the tune "

@@ -33,7 +33,9 @@ _NAMES = {value: name for name, value in ROMAN.items()}
 # What tesseract writes for the strokes of a Roman numeral in a bold heading.
 LOOKALIKES = {"H": "II", "L": "I", "|": "I", "1": "I", "!": "I"}
 # A token that may be a Roman numeral as OCR wrote it (letters of numerals and their look-alikes).
-ROMAN_TOKEN = "(?=[1IVXivxlH|!]*[IVXivxlH|!])[1IVXivxlH|!]{1,5}"  # lower-case v too: Vv. for V.
+# Lower-case v too (Vv. for V.), and l in either case: restore sets an all-capitals heading's
+# line in capitals, and the ll. of II. becomes LL.
+ROMAN_TOKEN = "(?=[1IVXivxlLH|!]*[IVXivxlLH|!])[1IVXivxlLH|!]{1,5}"
 _LOOKALIKE = re.compile("|".join(re.escape(k) for k in LOOKALIKES))
 
 # The letterhead's field labels as OCR writes them: the document number (Số: 310/KH-UBND, on the

@@ -12,6 +12,15 @@ def test_roman_numerals_and_their_ocr_lookalikes() -> None:
     assert roman_value("Vv") is None and roman_value("Q") is None
 
 
+def test_headings_whose_l_strokes_restore_set_in_capitals_are_still_numerals() -> None:
+    """English-model OCR reads II. as ll.; restore sets an all-capitals heading's line in capitals."""
+    text = PLAN.replace("H. NỘI DUNG", "LL. NỘI DUNG").replace("Vv. TỔ CHỨC", "LIL. TỔ CHỨC")
+    plan = segment_text(text)
+    assert plan is not None
+    assert [s.label for s in plan.sections] == ["I", "II", "III"]
+    assert [len(s.tasks) for s in plan.sections] == [0, 2, 0]
+
+
 def test_item_labels_with_lookalike_digits() -> None:
     assert arabic_label("I. Nội dung") == ("1", 3)
     assert arabic_label("l.2. Tuyên truyền") == ("1.2", 5)

@@ -16,12 +16,16 @@ output word aligned with the true text and called right or wrong.
   fold too, and the review threshold (pipeline/review/attention.LOW) is read from it by
   `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
 
-The held-out split is scored only with --heldout (once, at the end). The rows come from
-scripts/word_right_rows.py, cached under DATA and keyed by the features and a digest of the
-code, data and models they come from (`--fresh` computes them again).
+With --extra, corpus documents rendered and read the same two ways (scripts/render_corpus_pages.py:
+text the n-gram LM never counted) are trained on as tune documents, in the same folds; every
+figure, the isotonic maps of the token-right model and the threshold stay the plans' own.
 
-    .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--fresh] [--heldout]
-        [--without FEATURE ...] [-o OUTPUT]
+The held-out split is scored only with --heldout (once, at the end). The rows come from
+scripts/word_right_rows.py, cached under DATA and keyed by the features, the extra documents and
+a digest of the code, data and models they come from (`--fresh` computes them again).
+
+    .venv/bin/python scripts/fit_word_right.py [--data data/plan-scans] [--extra data/corpus-scans]
+        [--fresh] [--heldout] [--without FEATURE ...] [-o OUTPUT]
 """
 
 from __future__ import annotations
@@ -211,9 +215,11 @@ def fit_tokens(
     folds: int = FOLDS,
 ) -> tuple[dict[str, object], np.ndarray]:
     """The token-right model per way in, fitted on the tune split, and every token's inputs: the
-    isotonic map fitted on out-of-fold tree probabilities (`folds` folds of tune documents), the
+    isotonic map fitted on out-of-fold tree probabilities (`folds` folds of tune documents) of the
+    plans' tokens (not the extra corpus documents': a map is fitted on the documents it serves), the
     trees then on all of tune. found["oof_ocr"], found["oof_text"]: the out-of-fold probabilities."""
     tune, ocr, right = found["token_tune"], found["token_ocr"], found["token_right"]
+    plans = tune & ~found["token_extra"]
     settings = SETTINGS if settings is None else settings
     inputs = token_inputs(found, word_x, folds)
     raw = out_of_fold(found, inputs, settings, folds)
@@ -221,7 +227,7 @@ def fit_tokens(
     for way in ("ocr", "text"):
         here = ocr == (way == "ocr")
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        knots_x, knots_y = _knots(iso.fit(raw[way][tune & here], right[tune & here]))
+        knots_x, knots_y = _knots(iso.fit(raw[way][plans & here], right[plans & here]))
         maps[way] = {
             **_export(_trees(inputs[tune & here], right[tune & here], settings[way])),
             "iso_x": knots_x,
@@ -286,6 +292,12 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="compute the features again")
     parser.add_argument("--heldout", action="store_true", help="score the held-out split too (once, at the end)")
     parser.add_argument(
+        "--extra",
+        type=Path,
+        default=None,
+        help="also train on the corpus documents of scripts/render_corpus_pages.py in this folder (data/corpus-scans)",
+    )
+    parser.add_argument(
         "--without",
         action="append",
         default=[],
@@ -297,7 +309,7 @@ def main() -> int:
     args = parser.parse_args()
     # The cache holds the word-right features and the token views; the token-right static
     # features are computed again from the views on every run (no restoring for a new one).
-    found = cached_features(args.data, fresh=args.fresh)
+    found = cached_features(args.data, fresh=args.fresh, extra=args.extra)
     found["token_static"] = static_features(found, get_restorer().generator.prior)
     signature = hashlib.sha256(json.dumps([FEATURES, STATIC_FEATURES]).encode()).hexdigest()[:12]
     for name in args.without:  # a constant column: the regression's is standardised to 0, no tree splits on it
@@ -308,8 +320,9 @@ def main() -> int:
         stamp += "-without-" + "-".join(args.without)
     payload = {
         "id": stamp,
-        "fitted_on": "tune split of the rendered development plans: vie OCR of the scans and English-model OCR, "
-        "restored as gazette convert restores them",
+        "fitted_on": "tune split of the rendered development plans"
+        + (f" and {len(set(found['doc'][found['extra']].tolist()))} rendered corpus documents" if args.extra else "")
+        + ": vie OCR of the scans and English-model OCR, restored as gazette convert restores them",
         "features": list(FEATURES),
         "maps": _word_payload(found["features"], found["right"], found["ocr"], found["tune"])["maps"],
     }
@@ -317,10 +330,11 @@ def main() -> int:
     payload["id"] = stamp = f"{stamp}-{fitted_digest(payload)}"
     model = TokenRight.load_dict(payload["tokens"], stamp)  # type: ignore[arg-type]
     tune, ocr, scan, right = found["token_tune"], found["token_ocr"], found["token_scan"], found["token_right"]
+    plans = tune & ~found["token_extra"]  # the figures are the plans': extra documents are only trained on
     report: dict[str, object] = {}
     sweeps = []
     for name, file_scan in (("scans", True), ("restored eng OCR", False)):  # threshold choice: out of fold
-        rows = tune & (scan == file_scan)
+        rows = plans & (scan == file_scan)
         p = np.where(ocr, found["oof_ocr"], found["oof_text"])[rows]
         sweeps.append(_sweep(p, ~right[rows]))
         report[f"tune {name}, out of fold"] = {"ece": round(ece(p, right[rows]), 4), "sweep": sweeps[-1]}
@@ -328,7 +342,7 @@ def main() -> int:
     low = low_by_rule(sweeps)
     trees = {way: dataclasses.asdict(settings) for way, settings in SETTINGS.items()}
     payload["chosen"] = {"low": low, "folds": FOLDS, "trees": trees}
-    for split, mask in (("tune", tune), ("heldout", ~tune))[: 2 if args.heldout else 1]:
+    for split, mask in (("tune", plans), ("heldout", ~tune))[: 2 if args.heldout else 1]:
         for name, file_scan in (("scans", True), ("restored eng OCR", False)):
             rows = mask & (scan == file_scan)
             p = np.zeros(int(rows.sum()))

@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -59,13 +61,19 @@ def style_for(doc_id: str) -> PageStyle:
 
 
 def render(doc_id: str, text: str, archive: Path) -> None:
-    pdf = archive / f"{doc_id}.pdf"
-    eng = archive / f"{doc_id}.eng.txt"
-    if pdf.exists() and eng.exists():
+    if (archive / f"{doc_id}.pdf").exists() and (archive / f"{doc_id}.eng.txt").exists():
         return
     pages = render_pages(plan_layout(plan_body(text)), style_for(doc_id))
     seed = int(hashlib.sha256(doc_id.encode()).hexdigest()[:6], 16)
-    scans = [degrade(page.image, scanned(seed + n)) for n, page in enumerate(pages)]
+    ocr_and_save(doc_id, [degrade(page.image, scanned(seed + n)) for n, page in enumerate(pages)], archive)
+    print(f"{doc_id}: {len(pages)} pages", flush=True)
+
+
+def ocr_and_save(doc_id: str, scans: list[Image.Image], archive: Path) -> None:
+    """archive/<doc_id>.pdf of the scans and <doc_id>.eng.txt, their `tesseract -l eng` text
+    (written atomically)."""
+    pdf = archive / f"{doc_id}.pdf"
+    eng = archive / f"{doc_id}.eng.txt"
     chunks = []
     with tempfile.TemporaryDirectory() as tmp:
         for number, image in enumerate(scans, start=1):
@@ -82,7 +90,6 @@ def render(doc_id: str, text: str, archive: Path) -> None:
     tmp_eng = eng.with_suffix(".tmp")
     tmp_eng.write_text("".join(chunks), encoding="utf-8")
     tmp_eng.replace(eng)
-    print(f"{doc_id}: {len(pages)} pages", flush=True)
 
 
 def main() -> None:

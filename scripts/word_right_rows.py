@@ -12,7 +12,8 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,45 +34,60 @@ from pipeline.vietnamese import normalize  # noqa: E402
 __all__ = ["cached_features", "collect", "pipeline_digest", "static_features", "token_views"]
 
 
-def cached_features(data: Path, fresh: bool = False) -> dict[str, np.ndarray]:
-    """collect(data), from its cache when the features and the pipeline are the same."""
-    signature = hashlib.sha256(json.dumps([FEATURES, "token views", pipeline_digest()]).encode()).hexdigest()[:12]
+def cached_features(data: Path, fresh: bool = False, extra: Path | None = None) -> dict[str, np.ndarray]:
+    """collect(data, extra), from its cache when the features, the pipeline and the extra
+    documents are the same."""
+    extra_ids = [doc_id for doc_id, _ in extra_documents(extra)] if extra else []
+    key = [FEATURES, "token views", pipeline_digest(), extra_ids]
+    signature = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
     cache = data / f"word-right-features-{signature}.npz"
     if cache.is_file() and not fresh:
         return dict(np.load(cache))
-    found = collect(data)
+    found = collect(data, extra)
     np.savez_compressed(cache, **found)
     return found
 
 
-def collect(data: Path) -> dict[str, np.ndarray]:
+def extra_documents(extra: Path) -> list[tuple[str, Path]]:
+    """(id, true text) of the complete documents of scripts/render_corpus_pages.py in `extra`."""
+    return [(p.stem, p) for p in sorted((extra / "truth").glob("*.txt"))]
+
+
+def collect(data: Path, extra: Path | None = None) -> dict[str, np.ndarray]:
     """Word rows (every word restore scored): features, right/wrong, way in ('ocr' 1 / 'text'
-    0), split (tune 1 / heldout 0), file way ('.pdf.json' 1 / '.eng.txt.json' 0), document.
+    0), split (tune 1 / heldout 0), file way ('.pdf.json' 1 / '.eng.txt.json' 0), document,
+    extra (a corpus document of `extra`, trained on as tune but never scored as a plan).
     Token rows (every token of a restored page, scored or not): the index of its word row (-1:
-    unscored), right/wrong, way in, split, file way and document; and its view (raw_*: final
+    unscored), right/wrong, way in, split, file way, document and extra; and its view (raw_*: final
     text, text as read, flags, OCR confidence, box, line and page number) for the static features."""
     restorer = get_restorer()
-    words: dict[str, list] = {k: [] for k in ("features", "right", "ocr", "tune", "scan", "doc")}
-    tokens: dict[str, list] = {k: [] for k in ("row", "right", "ocr", "tune", "scan", "doc")}
+    words: dict[str, list] = {k: [] for k in ("features", "right", "ocr", "tune", "scan", "doc", "extra")}
+    tokens: dict[str, list] = {k: [] for k in ("row", "right", "ocr", "tune", "scan", "doc", "extra")}
     # the token views themselves, so that static features can be computed again without restoring
     raw: dict[str, list] = {k: [] for k in ("text", "source", "flags", "conf", "box", "line", "page")}
     lines_seen = 0
-    for number, path in enumerate(sorted(ANNOTATIONS.glob("plan-*.json"))):
+    # (id, tune, extra, folder of its conversions, true words)
+    documents: list[tuple[str, bool, bool, Path, Callable[[], list[str]]]] = []
+    for path in sorted(ANNOTATIONS.glob("plan-*.json")):
         gold = json.loads(path.read_text(encoding="utf-8"))
         doc_id = Path(gold["source"]).stem
+        documents.append((doc_id, gold["split"] == "tune", False, data, partial(truth_words, doc_id)))
+    for doc_id, truth in extra_documents(extra) if extra else []:
+        documents.append((doc_id, True, True, extra, partial(_text_words, truth)))
+    for number, (doc_id, tune, is_extra, folder, true_words) in enumerate(documents):
         for suffix in WAYS.values():
-            converted = data / "out" / f"{doc_id}{suffix}"
+            converted = folder / "out" / f"{doc_id}{suffix}"
             if not converted.is_file():
                 continue
             started = time.perf_counter()
             document, rows = restored_again(Document.model_validate_json(converted.read_text("utf-8")), restorer)
             found = [token for *_, token in document.tokens()]
-            ok = right_or_wrong([normalize(t.text) for t in found], truth_words(doc_id))
+            ok = right_or_wrong([normalize(t.text) for t in found], true_words())
             row_of = {}
             for index, way, features in rows:
                 row_of[index] = len(words["right"])
-                for key, value in zip(words, (features, ok[index], way == "ocr", gold["split"] == "tune",
-                                               suffix == ".pdf.json", number), strict=True):  # fmt: skip
+                for key, value in zip(words, (features, ok[index], way == "ocr", tune, suffix == ".pdf.json",
+                                               number, is_extra), strict=True):  # fmt: skip
                     words[key].append(value)
             for page in document.pages:
                 for line in page.lines:
@@ -83,8 +99,8 @@ def collect(data: Path) -> dict[str, np.ndarray]:
                             raw[key].append(value)
                     lines_seen += bool(line.tokens)
             for index, token in enumerate(found):
-                values = (row_of.get(index, -1), ok[index], token.ocr_confidence is not None,
-                          gold["split"] == "tune", suffix == ".pdf.json", number)  # fmt: skip
+                values = (row_of.get(index, -1), ok[index], token.ocr_confidence is not None, tune,
+                          suffix == ".pdf.json", number, is_extra)  # fmt: skip
                 for key, value in zip(tokens, values, strict=True):
                     tokens[key].append(value)
             print(f"{doc_id}{suffix}: {len(rows)} scored, {time.perf_counter() - started:.1f} s", flush=True)
@@ -92,6 +108,10 @@ def collect(data: Path) -> dict[str, np.ndarray]:
     out.update({f"token_{key}": np.array(value) for key, value in tokens.items()})
     out.update({f"raw_{key}": np.array(value) for key, value in raw.items()})
     return out
+
+
+def _text_words(path: Path) -> list[str]:
+    return normalize(path.read_text(encoding="utf-8")).split()
 
 
 def token_views(found: dict[str, np.ndarray]) -> list[list[TokenView]]:

@@ -149,3 +149,34 @@ def test_centred_isotonic_map_rises_through_the_plateaus_and_stays_calibrated() 
         inside = (centred >= low) & (centred < low + 0.1)
         if inside.sum() > 200:
             assert abs(centred[inside].mean() - right[inside].mean()) < 0.05
+
+
+def test_extra_documents_train_the_trees_but_calibration_stays_the_plans() -> None:
+    import fit_word_right as fit
+
+    from pipeline.restore.confidence import FEATURES
+
+    rng = np.random.default_rng(5)
+    n, docs = 3000, 30
+    doc = np.arange(n) % docs
+    extra = doc >= 20  # ten extra documents, twenty plans
+    signal = rng.normal(size=n)
+    # the plans' words are right as their first feature says; the extra documents' words are
+    # wrong far more often at the same feature values (another distribution, as corpus pages are)
+    right = rng.uniform(size=n) < np.where(extra, 0.3, 1 / (1 + np.exp(-2 * signal - 2)))
+    features = np.zeros((n, len(FEATURES)))
+    features[:, 0] = signal + rng.normal(scale=0.3, size=n)
+    everywhere, ocr = np.ones(n, dtype=bool), np.arange(n) % 2 == 0  # both ways in
+    found = {
+        "features": features, "right": right, "ocr": ocr, "tune": everywhere, "doc": doc, "extra": extra,
+        "token_row": np.arange(n), "token_right": right, "token_ocr": ocr, "token_tune": everywhere,
+        "token_doc": doc, "token_extra": extra, "token_static": np.zeros((n, len(STATIC_FEATURES))),
+    }  # fmt: skip
+    settings = {way: fit.TreeSettings(max_leaf_nodes=7, min_samples_leaf=20, max_iter=30) for way in ("ocr", "text")}
+    model, _ = fit.fit_tokens(found, features, settings, folds=5)
+    p, plans = np.where(ocr, found["oof_ocr"], found["oof_text"]), ~extra
+    assert model["maps"]["ocr"]["tokens"] == n // 2  # the trees learn from every document
+    # the map is fitted on the plans' out-of-fold probabilities: calibrated on the plans ...
+    assert abs(p[plans].mean() - right[plans].mean()) < 0.02
+    # ... and not on the extra documents, whose words it rates far above their share right
+    assert p[extra].mean() > right[extra].mean() + 0.2

@@ -56,7 +56,7 @@ from pipeline.restore.paths import MODEL_DIR  # noqa: E402
 from pipeline.restore.restorer import Restorer  # noqa: E402
 from pipeline.restore.token_right import score_page  # noqa: E402
 from pipeline.restore.vie import correct_page  # noqa: E402
-from pipeline.review.attention import LOW, review_states  # noqa: E402
+from pipeline.review.attention import LOW, Low, review_states  # noqa: E402
 from pipeline.vietnamese import normalize  # noqa: E402
 
 ANNOTATIONS = ROOT / "tests" / "data" / "segment"
@@ -148,7 +148,9 @@ class Tally:
     risks: list[tuple[float, bool]] = field(default_factory=list)  # (risk, wrong) for the threshold sweep
     breakdown: Breakdown = field(default_factory=Breakdown)
 
-    def add(self, document: Document, truth: list[str], kinds: list[tuple[bool, str, str]], low: float = LOW) -> None:
+    def add(
+        self, document: Document, truth: list[str], kinds: list[tuple[bool, str, str]], low: float | Low = LOW
+    ) -> None:
         """`kinds`: per token (scored by the word-right model, token class, difference)."""
         tokens = [(tid, token) for tid, _, _, token in document.tokens()]
         right = right_or_wrong([normalize(token.text) for _, token in tokens], truth)
@@ -294,7 +296,7 @@ def main() -> int:
             tallies[split, way, "after"].add(with_word_right(document, rows, lexicon), truth, kinds)
     out_of_fold = _out_of_fold()
     sweep = []
-    for threshold in sorted({*SWEEP, LOW}):
+    for threshold in sorted({*SWEEP, LOW.ocr, LOW.text}):
         cells = [out_of_fold.get((way, f"{threshold:.3f}"), "–") for way in WAYS]
         for way in WAYS:
             t = tallies["tune", way, "after"]
@@ -343,7 +345,8 @@ def main() -> int:
         "features, the token's shape (number, code, punctuation, casing), OCR confidence of it and its "
         "neighbours, lexicon cues of split and run-together words, the gaps between OCR boxes, what correction "
         "and restore changed around it, misread punctuation and the line's place on the page; both fitted "
-        f"on the tune split by `scripts/fit_word_right.py`; queued below LOW = {LOW}.",
+        f"on the tune split by `scripts/fit_word_right.py`; queued below LOW: {LOW.ocr} for words read by OCR "
+        f"(the scans), {LOW.text} for words of a text input (the restored English-model OCR).",
         "",
         "| split | way in | confidence | words | wrong | error recall | queue precision | queued / 1,000 words "
         "| queued / wrong word | ECE |",
@@ -355,8 +358,9 @@ def main() -> int:
         "## Choosing the review threshold (tune split, after)",
         "",
         "Tokens queued when their probability of being right is below the threshold: error recall / tokens "
-        f"queued per wrong word. The review uses LOW = {LOW} (`pipeline/review/attention.py`): the largest "
-        "threshold that queues at most 3 per wrong word on both ways in, read from the *out-of-fold* sweep "
+        f"queued per wrong word. The review uses LOW = {LOW.ocr} on the scans and {LOW.text} on the restored "
+        "text (`pipeline/review/attention.py`): per way in, the largest threshold that queues at most 3 per "
+        "wrong word, read from the *out-of-fold* sweep "
         "(`scripts/fit_word_right.py`: five folds of tune documents, each scored by models fitted on the "
         "other four). The trees have seen the tune tokens, so the in-sample sweep below it flatters them; it is "
         "shown for comparison (unknown agencies and conflicts aside).",

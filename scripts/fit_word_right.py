@@ -13,8 +13,8 @@ output word aligned with the true text and called right or wrong.
   probability and features and the token's shape, OCR and lexicon cues, then an isotonic map.
   Its word-right inputs and the isotonic map come from five folds of tune documents (FOLDS), so
   that neither learns from probabilities fitted on the same words; the tune report is out of
-  fold too, and the review threshold (pipeline/review/attention.LOW) is read from it by
-  `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
+  fold too, and the review thresholds (pipeline/review/attention.LOW, one per way in) are read
+  from it by `low_by_rule`. The trees' capacity (TreeSettings) was chosen on the same out-of-fold figures.
 
 With --extra, corpus documents rendered and read the same two ways (scripts/render_corpus_pages.py:
 text the n-gram LM never counted) are trained on as tune documents, in the same folds; every
@@ -256,7 +256,7 @@ def _sweep(p: np.ndarray, wrong: np.ndarray) -> dict[str, list[float | None]]:
 
 def low_by_rule(sweeps: list[dict[str, list[float | None]]], budget: float = BUDGET) -> float | None:
     """The largest threshold of the sweeps that queues at most `budget` tokens per wrong word on
-    every one of them (the review's LOW: one threshold for both ways in)."""
+    every one of them (the review's LOW of a way in: its one sweep)."""
     fits = [float(t) for t in sweeps[0] if all(s[t][1] is not None and s[t][1] <= budget for s in sweeps)]
     return max(fits, default=None)
 
@@ -338,8 +338,9 @@ def main() -> int:
         p = np.where(ocr, found["oof_ocr"], found["oof_text"])[rows]
         sweeps.append(_sweep(p, ~right[rows]))
         report[f"tune {name}, out of fold"] = {"ece": round(ece(p, right[rows]), 4), "sweep": sweeps[-1]}
-    # beside the report (scripts/write_model_card.py tabulates every report entry)
-    low = low_by_rule(sweeps)
+    # beside the report (scripts/write_model_card.py tabulates every report entry); per way in,
+    # as review_states applies them (scans: words read by OCR; restored eng OCR: a text input)
+    low = {way: low_by_rule([sweep]) for way, sweep in zip(("ocr", "text"), sweeps, strict=True)}
     trees = {way: dataclasses.asdict(settings) for way, settings in SETTINGS.items()}
     payload["chosen"] = {"low": low, "folds": FOLDS, "trees": trees}
     for split, mask in (("tune", plans), ("heldout", ~tune))[: 2 if args.heldout else 1]:
@@ -360,7 +361,7 @@ def main() -> int:
     payload["report"] = report
     atomic_write_text(args.output, dumps(payload))
     print(json.dumps(report, indent=1))
-    print(f"review threshold by the rule (out of fold, at most {BUDGET:g} per wrong word on both ways in): {low}")
+    print(f"review thresholds by the rule (out of fold, at most {BUDGET:g} per wrong word): {low}")
     print(f"→ {args.output}")
     return 0
 

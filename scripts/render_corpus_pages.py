@@ -5,7 +5,9 @@ The lines come from the LM's held-back dev lines (`dev.txt.gz` of scripts/build_
 every --dev-every-th corpus line, never counted), so the LM features of these pages are those of
 unseen text, as on a real plan. Consecutive lines make documents of about WORDS_PER_DOCUMENT
 words, typeset as justified body paragraphs in a font and size chosen per document and degraded
-as render_plans.py degrades the plans. Per document DATA/archive/<id>.pdf and <id>.eng.txt
+as render_plans.py degrades the plans; with --copies N, each text N times, in the fonts, sizes and
+degradations of N document ids (another font reads wrong other words). Per document
+DATA/archive/<id>.pdf and <id>.eng.txt
 (`tesseract -l eng`, as archives did), and the true text DATA/truth/<id>.txt; then `gazette
 convert` reads the archive into DATA/out as render_plans.py does. Cached and resumable:
 
@@ -35,8 +37,9 @@ WORDS_PER_DOCUMENT = 800  # about two pages
 MIN_WORDS, MAX_WORDS = 8, 300  # titles and run-on table dumps are left out
 
 
-def documents(dev_lines: Path, limit: int | None) -> list[tuple[str, list[str]]]:
-    """(id, lines) of consecutive usable dev lines, about WORDS_PER_DOCUMENT words each."""
+def documents(dev_lines: Path, limit: int | None, copies: int = 1) -> list[tuple[str, list[str]]]:
+    """(id, lines) of consecutive usable dev lines, about WORDS_PER_DOCUMENT words each; each
+    text `copies` times (ids corpus-007, corpus-007-1, ...)."""
     with gzip.open(dev_lines, "rt", encoding="utf-8") as handle:
         lines = [normalize(line.strip()) for line in handle]
     lines = [line for line in lines if MIN_WORDS <= len(line.split()) <= MAX_WORDS]
@@ -47,7 +50,8 @@ def documents(dev_lines: Path, limit: int | None) -> list[tuple[str, list[str]]]
         if sum(len(x.split()) for x in current) >= WORDS_PER_DOCUMENT:
             found.append((f"corpus-{len(found):03d}", current))
             current = []
-    return found[:limit]
+    found = found[:limit]
+    return found + [(f"{doc_id}-{copy}", lines) for copy in range(1, copies) for doc_id, lines in found]
 
 
 def render(doc_id: str, lines: list[str], data: Path) -> None:
@@ -68,12 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--dev-lines", type=Path, default=DEV_LINES, help="held-back LM lines (dev.txt.gz)")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many documents")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many texts")
+    parser.add_argument("--copies", type=int, default=1, help="renderings of each text, each in its own style")
     args = parser.parse_args()
     if not args.dev_lines.is_file():
         raise SystemExit(f"{args.dev_lines}: no held-back LM lines; build them with scripts/build_restore_ngram.py")
     (args.data / "archive").mkdir(parents=True, exist_ok=True)
-    for doc_id, lines in documents(args.dev_lines, args.limit):
+    for doc_id, lines in documents(args.dev_lines, args.limit, args.copies):
         render(doc_id, lines, args.data)
     gazette = ROOT / ".venv" / "bin" / "gazette"
     subprocess.run([str(gazette), "convert", str(args.data / "archive"), "-o", str(args.data / "out"), "--jobs", "1",

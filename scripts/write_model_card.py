@@ -327,7 +327,8 @@ def word_right_section(model: Path) -> list[str]:
     for name, r in data.get("report", {}).items():
         sweep = r.get("sweep") or r["recall / queued per wrong"]
         # a readable table: round thresholds and the one the review uses (the full sweep is in the JSON)
-        thresholds = thresholds or [t for t in sweep if float(t) in _SHOWN or abs(float(t) - LOW) < 1e-9]
+        chosen = {f"{LOW.ocr:.3f}", f"{LOW.text:.3f}"}
+        thresholds = thresholds or [t for t in sweep if float(t) in _SHOWN or t in chosen]
         cells = " | ".join(f"{100 * sweep[t][0]:.0f} % / {sweep[t][1]:.1f}" for t in thresholds)
         counts = f"{r['tokens']:,} | {r['wrong']:,}" if "tokens" in r else "– | –"
         rows.append(f"| {name} | {counts} | {r['ece']:.3f} | {cells} |")
@@ -359,7 +360,8 @@ def word_right_section(model: Path) -> list[str]:
         "|---|---:|---:|---:|" + "---:|" * len(thresholds),
         *rows,
         "",
-        f"The review queues tokens below {LOW} (pipeline/review/attention.py, LOW); the whole queue, held-out, "
+        f"The review queues tokens below {LOW.ocr} when OCR read them and below {LOW.text} in a text input "
+        "(pipeline/review/attention.py, LOW); the whole queue, held-out, "
         "before and after, is in benchmarks/review.md.",
         "",
     ]

@@ -169,7 +169,7 @@ def test_a_tone_swapped_word_in_a_confident_line_is_less_likely_right_than_its_n
         p = {t.text: t.restore_confidence for t in tokens}
         assert all(v is not None for v in p.values())  # ... and every word gets a probability
         # without the vie correction, the word-right model's: the least likely word, and queued
-        assert p["triến"] < min(LOW, *(v for w, v in p.items() if w != "triến"))  # type: ignore[type-var]
+        assert p["triến"] < min(LOW.ocr, *(v for w, v in p.items() if w != "triến"))  # type: ignore[type-var]
         # convert corrects it first, and the token-right model judges the corrected page
         corrected = restore_page(page, below=0.6, restorer=get_restorer(), correct=True).lines[0].tokens
         assert [t.text for t in corrected] == [w.replace("triến", "triển") for w in words]

@@ -60,4 +60,4 @@ def test_convert_flags_the_signers_given_names(tmp_path) -> None:
     document = convert(path, Options(restore="always"))
     flagged = [t for p in document.pages for line in p.lines for t in line.tokens if "personal-name" in t.flags]
     assert [t.text for t in flagged] == ["Minh", "Hung"]
-    assert all(t.restore_confidence is not None and t.restore_confidence < LOW for t in flagged)  # queued for review
+    assert all(t.restore_confidence is not None and t.restore_confidence < LOW.of(t) for t in flagged)  # queued

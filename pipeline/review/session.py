@@ -19,7 +19,7 @@ from typing import TypedDict
 from pipeline.document import Box, Document, Token, parse_token_id
 from pipeline.errors import GazetteError, ReviewError
 from pipeline.export.layout import word_confidence
-from pipeline.review.attention import DOUBTFUL, LOW, TokenReview, review_states
+from pipeline.review.attention import DOUBTFUL, LOW, Low, TokenReview, review_states
 from pipeline.review.corrections import ConvertedDocument, find_documents, load_document
 from pipeline.review.images import has_image, page_image, verified_source
 from pipeline.review.journal import (
@@ -95,7 +95,7 @@ class ReviewSession:
     out_dir: Path
     reviewer: str = field(default_factory=default_reviewer)
     source_root: Path | None = None
-    low_confidence: float = LOW  # words less likely right than this are queued
+    low_confidence: float | Low = LOW  # words less likely right than this are queued
     documents: list[ConvertedDocument] = field(init=False)
     relative: str = field(init=False, default="")
     base: Document | None = field(init=False, default=None)  # as converted: the journal is applied to it
@@ -258,14 +258,20 @@ def _percent(p: float) -> str:
     return f"{100 * p:g} %"  # 94.5 %, not a rounded 94 %
 
 
+def _low(low: Low) -> str:
+    if low.ocr == low.text:
+        return _percent(low.ocr)
+    return f"{_percent(low.ocr)} (words read by OCR) or {_percent(low.text)} (words of a text file)"
+
+
 LEGEND = [
     (
         "low",
-        f"probably wrong: the chance that the word is right is below {_percent(LOW)}; queued for review. "
+        f"probably wrong: the chance that the word is right is below {_low(LOW)}; queued for review. "
         "The chance combines the OCR confidence, the restore model and the language model, and is checked "
         "on plans it was not fitted on: of the words given 80 %, about 8 in 10 are right",
     ),
-    ("doubtful", f"doubtful: chance it is right {_percent(LOW)}–{_percent(DOUBTFUL)}; shown, not queued"),
+    ("doubtful", f"doubtful: chance it is right between the red threshold and {_percent(DOUBTFUL)}; shown, not queued"),
     ("agency", "inside an agency name the lexicon does not know: queued"),
     ("reviewed", "reviewed (corrected or confirmed)"),
     ("conflict", "two reviewers disagreed: queued again"),

@@ -13,7 +13,7 @@ from pipeline.document import (
     Span,
     Task,
 )
-from pipeline.review.attention import DOUBTFUL, LOW, review_states
+from pipeline.review.attention import DOUBTFUL, LOW, Low, review_states
 from pipeline.review.journal import apply_corrections, new_record
 
 TEXT = "KẾ HOẠCH số hóa\f1. Đơn vị chủ trì: Sở Tư liệu Xyz\nThời gian: Quý II/2025"
@@ -44,7 +44,7 @@ def test_levels_follow_the_lower_of_ocr_and_restore_confidence() -> None:
     document = _document([])
     tokens = [token for _, _, _, token in document.tokens()]
     tokens[0].ocr_confidence, tokens[0].restore_confidence = 0.97, 0.4
-    between = round((LOW + DOUBTFUL) / 2, 4)  # doubtful: shown, not queued
+    between = round((LOW.ocr + DOUBTFUL) / 2, 4)  # doubtful: shown, not queued
     tokens[1].ocr_confidence = between
     tokens[2].ocr_confidence = DOUBTFUL
     tokens[3].flags = ["low-confidence"]
@@ -110,3 +110,14 @@ def test_a_reviewed_word_leaves_the_queue_and_a_conflict_brings_it_back_until_re
     assert (state.conflict, state.pending) == (True, True)
     settled, _ = apply_corrections(conflicted, [new_record(conflicted, "plan.txt", "p1-l7-w9", "Xây", "lan")])
     assert review_states(settled)["p1-l7-w9"].pending is False
+
+
+def test_each_way_in_has_its_threshold() -> None:
+    document = _document([])
+    tokens = [token for _, _, _, token in document.tokens()]
+    tokens[0].ocr_confidence, tokens[0].restore_confidence = 0.9, 0.95  # read by OCR
+    tokens[1].restore_confidence = 0.95  # a word of a text file: no OCR confidence
+    states = list(review_states(document, Low(ocr=0.96, text=0.94)).values())
+    assert [s.level for s in states[:2]] == ["low", "doubtful"]
+    states = list(review_states(document, 0.96).values())  # one threshold for every token
+    assert [s.level for s in states[:2]] == ["low", "low"]

@@ -63,6 +63,7 @@ ANNOTATIONS = ROOT / "tests" / "data" / "segment"
 WAYS = {"scans": ".pdf.json", "restored eng OCR": ".eng.txt.json"}
 BINS = 10
 WORD_RIGHT_LOW = 0.9  # the review threshold of the word-right model alone (before the token-right model)
+BEFORE_LOW = 0.9  # the review threshold the calibrated network probability shipped with (before the word-right model)
 # review thresholds compared on the tune split, besides LOW (fit_word_right.THRESHOLDS has every
 # 0.001 from 0.9: the out-of-fold figures of these are read from it)
 SWEEP = (0.5, 0.7, 0.8, 0.85, *(round(0.9 + 0.005 * k, 3) for k in range(19)))
@@ -290,7 +291,7 @@ def main() -> int:
             )
             document.provenance.models["restore_calibration"] = before_name
             kinds = token_kinds(document, rows, truth)
-            tallies[split, way, "before"].add(document, truth, kinds)
+            tallies[split, way, "before"].add(document, truth, kinds, BEFORE_LOW)
             only = with_word_right(document, rows, lexicon, tokens=False)
             tallies[split, way, "word-right only"].add(only, truth, kinds, WORD_RIGHT_LOW)
             tallies[split, way, "after"].add(with_word_right(document, rows, lexicon), truth, kinds)
@@ -335,7 +336,8 @@ def main() -> int:
         "conflict). Confidence = the review's `risk`, read as the probability that the word is right:",
         "",
         f"- *before*: the lower of the OCR confidence and the calibrated network probability (`{before_name}`), "
-        "words below 0.6 OCR confidence queued whatever restore made of them;",
+        f"queued below {BEFORE_LOW} (the review threshold it shipped with), and words below 0.6 OCR confidence "
+        "whatever restore made of them;",
         "- *word-right only*: the word-right model (`pipeline/restore/confidence.py`: OCR confidence, network, "
         "margin, channel, lexicon, the LM posterior with the neighbours fixed and the lattice posterior "
         "(forward–backward, `pipeline/restore/posterior.py`) of every word token restore scores), other tokens keeping "

@@ -7,9 +7,9 @@ unseen text, as on a real plan. Consecutive lines make documents of about WORDS_
 words, typeset as justified body paragraphs in a font and size chosen per document and degraded
 as render_plans.py degrades the plans; with --copies N, each text N times, in the fonts, sizes and
 degradations of N document ids (another font reads wrong other words). Per document
-DATA/archive/<id>.pdf and <id>.eng.txt
-(`tesseract -l eng`, as archives did), and the true text DATA/truth/<id>.txt; then `gazette
-convert` reads the archive into DATA/out as render_plans.py does. Cached and resumable:
+DATA/archive/<id>.pdf and <id>.eng.txt (`tesseract -l eng`, as archives did), and the true text
+DATA/truth/<id>.txt; then `gazette convert` reads the archive into DATA/out as render_plans.py
+does (its manifest converts everything again once gazette's models change). Cached and resumable:
 
     nohup .venv/bin/python scripts/render_corpus_pages.py > data/corpus-scans.log 2>&1 &
 """
@@ -59,6 +59,8 @@ def render(doc_id: str, lines: list[str], data: Path) -> None:
     if truth.exists():
         return
     pages = render_pages([Para(line, align="justify", indent_pt=18.0) for line in lines], style_for(doc_id))
+    # the degradation seed of the id's last three characters, as the shipped fit's pages were made
+    # (renderings of one text share it with some others' renderings; their fonts and sizes differ)
     seed = int.from_bytes(doc_id.encode()[-3:], "big")
     ocr_and_save(doc_id, [degrade(page.image, scanned(seed + n)) for n, page in enumerate(pages)], data / "archive")
     truth.parent.mkdir(parents=True, exist_ok=True)

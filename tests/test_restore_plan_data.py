@@ -90,3 +90,21 @@ def test_sections_block_is_replaced_and_the_rest_kept(tmp_path: Path) -> None:
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# Benchmark\n\n| a | b |\n") and "second" in text and "first" not in text
     assert text.count(start) == 1
+
+
+def test_corpus_documents_are_consecutive_held_back_lines_rendered_in_copies(tmp_path: Path) -> None:
+    import render_corpus_pages
+
+    words = "Sở Thông tin và Truyền thông chủ trì phối hợp".split()  # ten words a line
+    lines = [" ".join(words)] * 7 + ["Ngắn quá."] + [" ".join(words * 40)]  # a title and a table dump are left out
+    dev = tmp_path / "dev.txt.gz"
+    with gzip.open(dev, "wt", encoding="utf-8") as handle:
+        handle.writelines(line + "\n" for line in lines)
+    found = render_corpus_pages.documents(dev, None, copies=2)
+    assert render_corpus_pages.WORDS_PER_DOCUMENT > 70  # seven usable lines do not fill one document: none is made
+    assert found == []
+    with gzip.open(dev, "wt", encoding="utf-8") as handle:
+        handle.writelines(" ".join(words * 20) + "\n" for _ in range(5))  # 200 words a line
+    found = render_corpus_pages.documents(dev, None, copies=2)
+    assert [doc_id for doc_id, _ in found] == ["corpus-000", "corpus-000-1"]  # 800 words, then a short rest
+    assert found[0][1] == found[1][1] and len(found[0][1]) == 4

@@ -319,6 +319,10 @@ def _done_rows(out: Path) -> set[str]:
         return set()
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
 def test_killed_run_then_rerun_finishes_without_redoing(
     tmp_path: Path, short_page: Image.Image, signal_number: signal.Signals
@@ -348,7 +352,11 @@ def test_killed_run_then_rerun_finishes_without_redoing(
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "pipeline.cli", "convert", str(root), "-o", str(out), "--jobs", "2",
             "--restore", "never", "-f", "json,txt,jsonl"]  # fmt: skip
-    first = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C reaches a terminal's foreground job, whose SIGINT is at its default. A test run started
+    # in the background by a script (CI) hands its children SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: restore the default, as a terminal would.
+    first = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=_sigint_default)  # fmt: skip
     try:
         deadline = time.monotonic() + 240
         while not (out / ".gazette" / "lock").exists() or not (out / ".gazette" / "lock").read_text():

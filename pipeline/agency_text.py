@@ -12,7 +12,17 @@ from functools import lru_cache
 from pipeline.lookalikes import letter_for, to_letters
 from pipeline.vietnamese import normalize, strip_diacritics
 
-__all__ = ["COLLECTIVE", "HEAD_PENALTY", "PLACE_TAILS", "VERBS", "fold", "head_penalty", "pieces", "segments"]
+__all__ = [
+    "COLLECTIVE",
+    "HEAD_PENALTY",
+    "LEVEL_WORDS",
+    "PLACE_TAILS",
+    "VERBS",
+    "fold",
+    "head_penalty",
+    "pieces",
+    "segments",
+]
 
 # Sở/Bộ, Sở/Báo differ in one letter of the head word but are different bodies.
 HEAD_PENALTY = 20.0
@@ -112,8 +122,14 @@ def segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 # Patterns on folded names.
 PLACE_TAILS = re.compile(
-    r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh"
+    r"\s+(?:cua tinh|tren dia ban tinh|trong tinh|cap tinh|tinh|thuoc uy ban nhan dan tinh|cac cap"
     r"|of the province|in the province)$"
+)
+# A name that says its level or place (tỉnh, huyện, Việt Nam, Trung ương …). One that does not, in a
+# province's own plan, is the province's body (Hội Nông dân → Hội Nông dân tỉnh).
+LEVEL_WORDS = re.compile(
+    r"\b(?:tinh|thanh pho|huyen|quan|thi xa|xa|phuong|thi tran|dac khu|trung uong|viet nam|cap|vung|khu vuc"
+    r"|province|city|district|national|central)\b"
 )
 COLLECTIVE = re.compile(
     r"^(?:(?!cuc\b)c[a-z]{1,2}c|mot so|nhung|moi|tat ca|toan the|concerned|relevant|related|other|all)\s"

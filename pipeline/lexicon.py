@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from pipeline.agency_text import COLLECTIVE, PLACE_TAILS, VERBS, fold, head_penalty, pieces, segments
+from pipeline.agency_text import COLLECTIVE, LEVEL_WORDS, PLACE_TAILS, VERBS, fold, head_penalty, pieces, segments
 from pipeline.document import AgencyCandidate, AgencyMention, Span
 from pipeline.errors import ModelError
 from pipeline.vietnamese import strip_diacritics
@@ -120,15 +120,27 @@ class Lexicon:
                 return place, " ".join(words[:-n])
         return None, key
 
-    def _variants(self, key: str) -> list[str]:
-        """The key, and the key without a trailing place (Sở Tài chính tỉnh Bình Dương)."""
+    def _variants(self, key: str, level: str | None = None) -> list[tuple[str, float]]:
+        """The key and its other readings, each with what it costs: the key without a trailing
+        place (Sở Tài chính tỉnh Bình Dương) or level (Hội Cựu chiến binh các cấp), a point; in a
+        province's plan, a name that says no level read as the province's (Hội Nông dân → Hội
+        Nông dân tỉnh; `level`: tỉnh, or thành phố in a city's), two points, so that a name
+        matched as written wins."""
         place, shorter = self._place_at_end(key)
         variants = [key] + ([shorter] if place else [])
         for variant in list(variants):
             shorter = PLACE_TAILS.sub("", variant)
             if shorter != variant and len(shorter.split()) >= 2:
                 variants.append(shorter)
-        return variants
+        costed = [(variant, 1.0 if n else 0.0) for n, variant in enumerate(variants)]
+        if level and not place and len(key.split()) >= 2 and not LEVEL_WORDS.search(key):
+            costed.append((f"{key} {level}", 2.0))
+        return costed
+
+    def _level(self, province: str | None) -> str | None:
+        """How a province's or city's own bodies name their level (folded), None for no place."""
+        place = self._by_canonical.get(province) if province else None
+        return None if place is None else "thanh pho" if place.kind == "city" else "tinh"
 
     def _allowed(self, entry: Entry, key: str, score: float, context: Context) -> bool:
         """Never snap to another province's or city's body: a place-bound entry is allowed only
@@ -144,15 +156,14 @@ class Lexicon:
 
     def _scores(self, key: str, cutoff: float, limit: int, context: Context = _NO_CONTEXT) -> list[tuple[float, int]]:
         best: dict[int, float] = {}
-        for n, variant in enumerate(self._variants(key)):
+        for variant, cost in self._variants(key, self._level(context.province)):
             for found, score, index in process.extract(
                 variant, self._keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
             ):
                 owner = self._owner[index]
                 if not self._allowed(self.entries[owner], key, score, context):
                     continue
-                # Stripping a place costs a point, so the full reading wins a tie.
-                score = score - head_penalty(variant, found) - (1.0 if n else 0.0)
+                score = score - head_penalty(variant, found) - cost
                 best[owner] = max(best.get(owner, 0.0), score)
         return sorted(((s, i) for i, s in best.items()), reverse=True)
 

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from render_plans import COLLECTIONS, plan_body  # noqa: E402
 from review_breakdown import Breakdown, alignment, difference, token_class  # noqa: E402
 
+from pipeline.api import resegment  # noqa: E402
 from pipeline.document import Document  # noqa: E402
 from pipeline.files import atomic_write_text  # noqa: E402
 from pipeline.layout import column_order  # noqa: E402
@@ -289,6 +290,9 @@ def main() -> int:
             document, rows = restored_again(
                 Document.model_validate_json(converted.read_text(encoding="utf-8")), restorer
             )
+            # The plan of today's text, as convert builds it: the stored plan's agency spans index
+            # the text of the stored conversion, which an older restore may have written otherwise.
+            document = resegment(document)
             document.provenance.models["restore_calibration"] = before_name
             kinds = token_kinds(document, rows, truth)
             tallies[split, way, "before"].add(document, truth, kinds, BEFORE_LOW)

@@ -129,6 +129,7 @@ Công an tỉnh | police | provincial | CA tỉnh | Provincial Police; Provincia
 Bộ Chỉ huy Quân sự tỉnh | military | provincial | BCHQS tỉnh; Bộ CHQS tỉnh | Provincial Military Command
 Bộ Chỉ huy Bộ đội Biên phòng tỉnh | military | provincial | BĐBP tỉnh; Bộ Chỉ huy BĐBP tỉnh; Bộ đội Biên phòng tỉnh | Provincial Border Guard Command; provincial Border Guard
 Đài Phát thanh và Truyền hình tỉnh | press | provincial | Đài PT-TH tỉnh; Đài PTTH tỉnh | Provincial Radio and Television Station
+Báo và Phát thanh, Truyền hình tỉnh | press | provincial | Báo và PT-TH tỉnh | Provincial Newspaper and Radio-Television (the newspaper and the station merged, 2025)
 Cổng Thông tin điện tử tỉnh | press | provincial | Cổng TTĐT tỉnh; Cổng thông tin điện tử của tỉnh | Provincial Portal; provincial electronic information portal; provincial web portal
 Hội Nhà báo tỉnh | association | provincial | | Provincial Journalists' Association
 Phân xã Thông tấn xã Việt Nam | press | provincial | Phân xã TTXVN | Vietnam News Agency bureau
@@ -183,6 +184,7 @@ Bộ Chỉ huy Quân sự {tỉnh} | military | provincial | | {en} Provincial M
 Bộ Chỉ huy Bộ đội Biên phòng {tỉnh} | military | provincial | | {en} Border Guard Command
 Báo {tên} | press | provincial | | {en} Newspaper
 Đài Phát thanh và Truyền hình {tên} | press | provincial | Đài PT-TH {tên}; Đài PTTH {tên} | {en} Radio and Television Station
+Báo và Phát thanh, Truyền hình {tên} | press | provincial | Báo và PT-TH {tên} | {en} Newspaper and Radio-Television
 Cổng Thông tin điện tử {tỉnh} | press | provincial | Cổng TTĐT {tỉnh} | {en} Provincial Portal; {en} electronic information portal
 Hội Nhà báo {tỉnh} | association | provincial | | {en} Journalists' Association
 Hội Văn học Nghệ thuật {tỉnh} | association | provincial | Hội Văn học Nghệ thuật {tên} | {en} Literature and Arts Association

@@ -218,3 +218,14 @@ def test_catch_alls_and_named_categories_are_told_apart() -> None:
     assert lexicon.mention("các cơ quan, đơn vị có liên quan").kind == "catch-all"
     assert lexicon.mention("các cơ quan, đơn vị, địa phương").canonical == "Các cơ quan, đơn vị, địa phương"
     assert lexicon.mention("UBND các xã, phường, đặc khu").canonical == "Ủy ban nhân dân cấp xã"
+
+
+def test_a_name_without_its_level_is_read_as_the_plan_s_own_body(lexicon) -> None:
+    # In a province's plan an unqualified body is the province's; in a centrally-run city's, the city's.
+    assert lexicon.mention("Hội Nông dân", province="Nghệ An").canonical == "Hội Nông dân tỉnh"
+    assert lexicon.mention("Hội Nông dân", province="Cần Thơ").canonical == "Hội Nông dân thành phố"
+    assert lexicon.mention("Hội Nông dân").status == "unknown"  # no place, no level to read it with
+    assert lexicon.mention("Sở Y tế", province="Nghệ An").canonical == "Sở Y tế"  # as written first
+    assert lexicon.mention("Hội Cựu chiến binh các cấp", province="Nghệ An").status == "matched"
+    merged = lexicon.mention("Báo và Phát thanh, Truyền hình tỉnh", province="Nghệ An")  # the 2025 merger
+    assert merged.canonical == "Báo và Phát thanh, Truyền hình tỉnh"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.lexicon import default_lexicon
-from pipeline.segment.roles import prose_roles, split_executors
+from pipeline.segment.roles import addressees, prose_roles, split_executors
 
 
 def _names(mentions: list) -> list[str]:
@@ -39,3 +39,14 @@ def test_executor_field_with_one_marked_lead() -> None:
     assert _names(roles.partners) == ["Sở Nội vụ", "Sở Tư pháp"]
     assert {m.rule for m in (*roles.leads, *roles.partners)} == {"field"}
     assert split_executors("Sở Nội vụ, Sở Tư pháp", 0, default_lexicon()) is None
+
+
+def test_a_clause_opening_an_item_is_no_agency() -> None:
+    lexicon = default_lexicon()
+    for line in (
+        "2. Căn cứ Kế hoạch này, các sở, ban, ngành cấp tỉnh,\nỦy ban nhân dân các xã xây dựng kế hoạch.",
+        "a) Các sở, ban, ngành, doanh nghiệp có trách nhiệm chủ động bố trí\nnguồn lực để thực hiện.",
+    ):
+        found = addressees(line.split(" ", 1)[1], 0, lexicon, province="Nghệ An")
+        assert not [m.text for m in found if m.status == "unknown"], line
+        assert "Các sở, ban, ngành" in _names(found)  # the bodies after the clause stay

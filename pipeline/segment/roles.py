@@ -43,8 +43,9 @@ ROLE_CUES: tuple[tuple[str, str, str], ...] = (
 )
 _CUES = [(role, side, re.compile(cue)) for role, side, cue in ROLE_CUES]
 _LEAD_CUE = _CUES[0][2]
-# Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ … (folded).
-OPENER = re.compile(r"^\s*(?:giao(?: cho)?|de nghi|yeu cau)\s+")
+# Words that open an item addressed to agencies: Giao Sở X …, Đề nghị Ủy ban MTTQ …, Căn cứ Kế
+# hoạch này, các sở … (folded).
+OPENER = re.compile(r"^\s*(?:giao(?: cho)?|de nghi|yeu cau|can cu [^,:;]{1,60},)\s+")
 # The head of a body, written for the body: Bộ trưởng Bộ Công an, Giám đốc Sở Y tế, Chủ tịch UBND tỉnh.
 HEAD_TITLES = re.compile(
     r"\b(?:bo truong|thu truong|chu tich|giam doc|chanh van phong|truong ban|cuc truong|tong giam doc|vien truong)"
@@ -55,7 +56,8 @@ _LIST_CUT = re.compile(r",\s*|\s+và\s+")
 # An unknown piece with one of these (folded) is a sentence, not the name of a body.
 _ACTION = re.compile(
     r"\b(?:chu tri|phoi hop|thuc hien|trien khai|tham muu|to chuc|xay dung|huong dan|bao cao|theo doi|kiem tra"
-    r"|tien hanh|ra soat|gui|tong hop|de xuat|bao dam|dam bao|chi dao|ban hanh|tham dinh)\b"
+    r"|tien hanh|ra soat|gui|tong hop|de xuat|bao dam|dam bao|chi dao|ban hanh|tham dinh"
+    r"|can cu|co trach nhiem)\b"  # Căn cứ Kế hoạch này, …; … có trách nhiệm …: clauses, not names
 )
 # Verbs a clause's subject does when it carries the task (Sở Tài chính thẩm định …), besides _ACTION.
 _DOING = re.compile(

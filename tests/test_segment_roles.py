@@ -50,3 +50,12 @@ def test_a_clause_opening_an_item_is_no_agency() -> None:
         found = addressees(line.split(" ", 1)[1], 0, lexicon, province="Nghệ An")
         assert not [m.text for m in found if m.status == "unknown"], line
         assert "Các sở, ban, ngành" in _names(found)  # the bodies after the clause stay
+
+
+def test_a_name_cut_by_a_line_break_is_read_whole() -> None:
+    lexicon = default_lexicon()
+    cut = "Đề nghị Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh, Hội Liên hiệp\nPhụ nữ tỉnh và các đoàn thể phối hợp."
+    assert "Hội Liên hiệp Phụ nữ tỉnh" in _names(addressees(cut, 0, lexicon, province="Nghệ An"))
+    # A first line that ends with a known body is not carried on into the next.
+    whole = "Sở Y tế, Sở Tài chính\nchủ trì kiểm tra các cơ sở."
+    assert _names(addressees(whole, 0, lexicon, province="Nghệ An")) == ["Sở Y tế", "Sở Tài chính"]

@@ -202,8 +202,24 @@ def addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) 
     return tagged(_addressees(text, offset, lexicon, **context), "heading")
 
 
+def _heading(text: str, lexicon: Lexicon, **context: str | None) -> str:
+    """An item's first line, and the next one too when a line break of the page cut the name
+    the first line ends with (Hội Liên hiệp | Phụ nữ tỉnh): its last piece is no known body,
+    and with the next line it starts one that goes on past the break. The newline becomes a
+    space, so offsets stay those of the text."""
+    first, newline, rest = text.partition("\n")
+    if not newline or first.rstrip().endswith((".", ":", ";")):
+        return first
+    tail = first[max((m.end() for m in _LIST_CUT.finditer(first)), default=0) :].strip()
+    if len(tail.split()) < 2 or lexicon.mention(tail, candidates=False, **context).status != "unknown":
+        return first
+    second = rest.split("\n", 1)[0]
+    _, end = lexicon.leading(f"{tail} {second}", **context)
+    return f"{first} {second}" if end > len(tail) + 1 else first
+
+
 def _addressees(text: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
-    line = _blank_titles(text.split("\n", 1)[0])
+    line = _blank_titles(_heading(text, lexicon, **context))
     colon = line.find(":")
     if 0 < colon <= 200:
         head = line[:colon]

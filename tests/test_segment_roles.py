@@ -59,3 +59,9 @@ def test_a_name_cut_by_a_line_break_is_read_whole() -> None:
     # A first line that ends with a known body is not carried on into the next.
     whole = "Sở Y tế, Sở Tài chính\nchủ trì kiểm tra các cơ sở."
     assert _names(addressees(whole, 0, lexicon, province="Nghệ An")) == ["Sở Y tế", "Sở Tài chính"]
+
+
+def test_the_subject_after_an_adverbial_phrase_leads() -> None:
+    text = "Trên cơ sở đề nghị của Sở Y tế, Sở Tài chính thẩm định và bố trí kinh phí thực hiện."
+    roles = prose_roles(text, 0, default_lexicon(), province="Nghệ An", subject=True)
+    assert _names(roles.leads) == ["Sở Tài chính"]

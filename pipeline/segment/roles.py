@@ -52,6 +52,8 @@ HEAD_TITLES = re.compile(
     r"\s+(?=(?:cac\s+)?\S)"
 )
 _CLAUSE = re.compile(r"[^.;\n]+")
+# An adverbial phrase before a clause's subject (folded): Trên cơ sở …, Căn cứ …, Sau khi …, Theo …,
+_ADVERBIAL = re.compile(r"(?:tren co so|can cu|sau khi|theo)\b[^,]{0,150},\s*")
 _LIST_CUT = re.compile(r",\s*|\s+và\s+")
 # An unknown piece with one of these (folded) is a sentence, not the name of a body.
 _ACTION = re.compile(
@@ -97,9 +99,12 @@ def _before(clause: str, cue_start: int, offset: int, lexicon: Lexicon, **contex
 
 
 def _subject(clause: str, offset: int, lexicon: Lexicon, **context: str | None) -> list[AgencyMention]:
-    """A clause that opens with bodies doing something (Sở Tài chính thẩm định …): its subject."""
+    """A clause that opens with bodies doing something (Sở Tài chính thẩm định …), after an
+    adverbial phrase if any (Trên cơ sở đề nghị của …, Sở Tài chính thẩm định …): its subject."""
     opener = _OPENERS.match(clause)
     start = opener.end() if opener else 0
+    if adverbial := _ADVERBIAL.match(fold_line(clause[start:])):
+        start += adverbial.end()
     if not lexicon.is_head(clause[start:]):
         return []
     mentions, end = lexicon.leading(clause[start:], offset + start, **context)

@@ -148,6 +148,8 @@ def test_core_targets_are_lower_case_cores() -> None:
         ("BO Noi vu, SO Tu phap chu tri", "bộ nội vụ sở tư pháp chủ trì", "Bộ Nội vụ, Sở Tư pháp chủ trì"),
         # an acronym (the output is the input itself) and a run of caps stay as written
         ("UBND tinh giao KE HOACH nay", "tỉnh giao kế hoạch này", "UBND tỉnh giao KẾ HOẠCH này"),
+        # an acronym that gets its Đ back is still an acronym, not a title-case word
+        ("Thuong truc HDND tinh", "thường trực hđnd tỉnh", "Thường trực HĐND tỉnh"),
         ("Trien khai chuyen doi so", "triển khai chuyển đổi số", "Triển khai chuyển đổi số"),
     ],
 )

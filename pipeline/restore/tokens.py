@@ -335,6 +335,9 @@ def mostly_upper(pieces: Sequence[Piece]) -> bool:
     return bool(patterns) and sum(p == "upper" for p in patterns) * 2 > len(patterns)
 
 
+_SYLLABLE = re.compile(r"[aeiouy]", re.IGNORECASE)  # a Vietnamese syllable has a vowel; an acronym may not
+
+
 def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
     """New text of every token from the lower-case output chosen for each word piece (None for
     the others), cased by the line, not token by token:
@@ -345,8 +348,8 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
     - elsewhere each word keeps its own pattern (title, lower, an acronym verbatim), except an
       all-caps word standing alone among lower- and title-case words whose output is a
       syllable, not the input itself: English OCR reads ở, ộ as O, so `SO`, `BO` in running text
-      are Sở, Bộ, not SỞ, BỘ; and a capital I that stood for an l inside the line is lower
-      case (`quan Iy` → quản lý).
+      are Sở, Bộ, not SỞ, BỘ (an output with no vowel is an acronym: HDND → HĐND); and a
+      capital I that stood for an l inside the line is lower case (`quan Iy` → quản lý).
     """
     upper_line = mostly_upper(pieces)
     words = [i for i, p in enumerate(pieces) if p.kind == "word"]
@@ -364,7 +367,8 @@ def render(pieces: Sequence[Piece], chosen: Sequence[str | None]) -> list[str]:
         elif i in caps and text != piece.core.lower():
             position = words.index(i)
             neighbours = words[max(0, position - 1) : position] + words[position + 1 : position + 2]
-            text = text[:1].upper() + text[1:] if not caps & set(neighbours) else text.upper()
+            alone = not caps & set(neighbours) and _SYLLABLE.search(strip_diacritics(text))
+            text = text[:1].upper() + text[1:] if alone else text.upper()  # HDND → HĐND, not Hđnd
         elif i != words[0] and _CAPITAL_FOR_LOWER.get(piece.core[:1]) == text[:1] and piece.core[1:].islower():
             text = restore_case(piece.core.lower(), text)  # quan Iy: a misread l, not a capital (quản lý)
         else:

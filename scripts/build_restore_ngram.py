@@ -18,6 +18,8 @@ are chosen by leave-one-plan-out on the tune plans' real English-model OCR, then
         --tune-plans-weight models/restore          # → plans-weight.json, decoder.json
     .venv/bin/python scripts/build_restore_ngram.py --min2 1 --min3 2 --out data/restore/ngram-plans \\
         --plans-weight 3 --no-tune                   # → lm.npz, build.json
+    .venv/bin/python scripts/build_restore_ngram.py --out data/restore/ngram-plans \\
+        --tune-candidates models/restore             # → its decoder.json's candidates, build.json
 
 then copy lm.npz, build.json and decoder.json to models/restore/ngram/ (dev.txt.gz is corpus text: never).
 """
@@ -227,6 +229,28 @@ def tune_rescoring(
     return best
 
 
+def tune_candidates(model: Path, sets: dict[str, list[tuple[str, str]]], counts: list[int]) -> tuple[int, dict]:
+    """How many of the network's best candidates per token the rescoring keeps: the shipped restorer
+    (ONNX, as `gazette restore` runs) on the held-back lines of each kind; the best mean accuracy,
+    the smallest count of equal ones."""
+    from pipeline.restore.restorer import Restorer
+
+    restorer = Restorer.load(model, threads=1)
+    assert restorer.rescorer is not None, f"{model} has no n-gram LM"
+    lm, base = restorer.rescorer
+    results: dict[str, dict[str, float]] = {}
+    for k in counts:
+        restorer.rescorer = (lm, dataclasses.replace(base, candidates=k))
+        scores = {}
+        for kind, pairs in sets.items():
+            outputs = restorer.restore_lines([noisy for noisy, _ in pairs])
+            scores[kind] = round(100 * accuracy([[t.text for t in o.tokens] for o in outputs], pairs), 3)
+        results[str(k)] = scores | {"mean": round(sum(scores.values()) / len(scores), 3)}
+        log.info("candidates %d: %s", k, results[str(k)])
+    best = max(counts, key=lambda k: (results[str(k)]["mean"], -k))
+    return best, results
+
+
 def tune_plans_weight(
     corpus_counts: NgramCounts,
     vocab: list[str],
@@ -319,11 +343,32 @@ def main() -> None:
     parser.add_argument(
         "--plans-exclude", default="", help="comma-separated tune plan ids left out (an LM to judge a model on them)"
     )
+    parser.add_argument(
+        "--tune-candidates",
+        type=Path,
+        default=None,
+        metavar="MODEL",
+        help="choose how many network candidates per token MODEL's rescoring keeps, on the held-back lines in --out",
+    )
+    parser.add_argument("--candidate-counts", default="10,16,24,32", help="grid of --tune-candidates")
     parser.add_argument("--plans-weights", default="0,3,10,30,100", help="grid of --tune-plans-weight")
     parser.add_argument("--lm-weights", default="0.8,1.0,1.25", help="grid of the rescoring LM weight")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.tune_candidates:
+        counts_grid = [int(x) for x in args.candidate_counts.split(",")]
+        best, results = tune_candidates(
+            args.tune_candidates, dev_pairs(args.out / "dev.txt.gz", args.dev_lines), counts_grid
+        )
+        ngram = args.tune_candidates / "ngram"
+        settings = dataclasses.replace(DecoderSettings.load(ngram / SETTINGS_FILE), candidates=best)
+        (ngram / SETTINGS_FILE).write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
+        build = json.loads((ngram / "build.json").read_text(encoding="utf-8"))
+        build["candidates_tuning"] = {"best": best, "dev_lines_per_kind": args.dev_lines, "results": results}
+        (ngram / "build.json").write_text(json.dumps(build, indent=2) + "\n", encoding="utf-8")
+        log.info("candidates kept per token: %d", best)
+        return
     if not args.tune_only:
         started = time.monotonic()
         vocab = lexicon_vocab()

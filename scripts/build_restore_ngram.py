@@ -236,7 +236,8 @@ def tune_candidates(model: Path, sets: dict[str, list[tuple[str, str]]], counts:
     from pipeline.restore.restorer import Restorer
 
     restorer = Restorer.load(model, threads=1)
-    assert restorer.rescorer is not None, f"{model} has no n-gram LM"
+    if restorer.rescorer is None:
+        raise SystemExit(f"{model} has no n-gram LM ({model / 'ngram'}): nothing to tune")
     lm, base = restorer.rescorer
     results: dict[str, dict[str, float]] = {}
     for k in counts:

@@ -138,9 +138,8 @@ class Lexicon:
         return costed
 
     def _level(self, province: str | None) -> str | None:
-        """How a province's or city's own bodies name their level (folded), None for no place."""
         place = self._by_canonical.get(province) if province else None
-        return None if place is None else "thanh pho" if place.kind == "city" else "tinh"
+        return fold(_level_word(place)) if place else None
 
     def _allowed(self, entry: Entry, key: str, score: float, context: Context) -> bool:
         """Never snap to another province's or city's body: a place-bound entry is allowed only
@@ -341,20 +340,9 @@ def parse_lexicon(text: str) -> Lexicon:
             continue
         cells = (line.split("\t") + [""] * 11)[:11]
         canonical, kind, scope, aliases, english, count, source, id_, valid_from, valid_to, successors = cells
-        entry = Entry(
-            canonical=canonical,
-            kind=kind,
-            scope=scope,
-            aliases=_split_names(aliases),
-            english=_split_names(english),
-            count=int(count or 0),
-            source=source,
-            id=id_,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            successors=_split_names(successors),
-        )
-        rows.append(entry)
+        names = _split_names(aliases), _split_names(english)
+        rows.append(Entry(canonical, kind, scope, *names, count=int(count or 0), source=source, id=id_,
+                          valid_from=valid_from, valid_to=valid_to, successors=_split_names(successors)))  # fmt: skip
     provinces = [e for e in rows if e.kind in ("province", "city")]
     entries = []
     for entry in rows:
@@ -369,12 +357,16 @@ def parse_lexicon(text: str) -> Lexicon:
     return Lexicon(entries=entries, provinces=provinces)
 
 
+def _level_word(place: Entry) -> str:
+    """How a province's own bodies name their level: tỉnh, or thành phố for a centrally-run city."""
+    return "thành phố" if place.kind == "city" else "tỉnh"
+
+
 def _expand(template: Entry, province: Entry, successors: list[Entry]) -> Entry:
     """Báo {tên} for one province; it lives as long as the province, then its successor's takes over."""
 
     def fill(name: str, place: Entry = province) -> str:
-        level = "thành phố" if place.kind == "city" else "tỉnh"
-        values = {"{tỉnh}": f"{level} {place.canonical}", "{tên}": place.canonical}
+        values = {"{tỉnh}": f"{_level_word(place)} {place.canonical}", "{tên}": place.canonical}
         values["{en}"] = strip_diacritics(place.canonical)
         for slot, value in values.items():
             name = name.replace(slot, value)
